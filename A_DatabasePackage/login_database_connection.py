@@ -1,0 +1,87 @@
+"""Engine, session factory and the `get_db` request dependency.
+
+One `Database` is built per application (kept on `app.state.database`), so a test process can
+run apps against SQLite and PostgreSQL side by side. Sessions never commit on their own: the
+service layer decides when a unit of work commits (see F_RepositoryPackage.unit_of_work).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 15
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
+
+
+def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def build_engine(url: URL) -> Engine:
+    """An engine with bounded pools, timeouts and parameters hidden from error messages.
+
+    `hide_parameters` keeps bound values (password hashes included) out of exception text,
+    so an error that reaches a log never carries them.
+    """
+    if url.get_backend_name() == "sqlite":
+        engine = create_engine(
+            url,
+            hide_parameters=True,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+        )
+        event.listen(engine, "connect", _enable_sqlite_foreign_keys)
+        return engine
+    return create_engine(
+        url,
+        hide_parameters=True,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=10,
+        pool_recycle=1800,
+        connect_args={"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS},
+    )
+
+
+class Database:
+    """An engine and its session factory."""
+
+    def __init__(self, url: URL) -> None:
+        self.url = url
+        self.engine = build_engine(url)
+        self.session_factory = sessionmaker(
+            bind=self.engine, autoflush=False, expire_on_commit=False
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+    def session(self) -> Session:
+        return self.session_factory()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One session per request; rolled back and closed when the request ends."""
+    session = get_database(request).session()
+    try:
+        yield session
+    finally:
+        session.close()

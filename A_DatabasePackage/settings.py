@@ -1,0 +1,141 @@
+"""Service configuration, read from the environment and `.env` with pydantic-settings.
+
+Every key is named in ../shared/CONTRACT.md ("Configuration"); `.env.example` lists them all.
+The settings live in the lowest package because the database URL is the first thing any
+layer needs, and every other package may import from here without creating a cycle.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+
+MIN_SECRET_KEY_LENGTH = 32
+DEFAULT_SQLITE_URL = "sqlite:///./auth.db"
+GENERATED_SECRET_SUFFIX = ".secret_key"  # noqa: S105 (a file name suffix)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    APP_ENV: Literal["development", "test", "production"] = "development"
+
+    DATABASE_URL: str | None = None
+    DB_HOST: str | None = None
+    DB_PORT: int = 5432
+    DB_NAME: str | None = None
+    DB_USER: str | None = None
+    DB_PASSWORD: SecretStr | None = None
+
+    SECRET_KEY: SecretStr | None = None
+    JWT_ALGORITHM: Literal["HS256", "HS384", "HS512"] = "HS256"
+    JWT_ISSUER: str = "auth-service"
+    JWT_AUDIENCE: str = "auth-service"
+    ACCESS_TOKEN_EXPIRE_MINUTES: int = Field(default=15, ge=1, le=24 * 60)
+
+    PASSWORD_MIN_LENGTH: int = Field(default=12, ge=8, le=128)
+    ARGON2_MEMORY_KIB: int = Field(default=19456, ge=8)
+    ARGON2_TIME_COST: int = Field(default=2, ge=1)
+    ARGON2_PARALLELISM: int = Field(default=1, ge=1)
+
+    BOOTSTRAP_ADMIN_USERNAME: str | None = None
+    BOOTSTRAP_ADMIN_EMAIL: str | None = None
+    BOOTSTRAP_ADMIN_PASSWORD: SecretStr | None = None
+
+    CORS_ORIGINS: str = ""
+    AUTO_MIGRATE: bool = True
+
+    @field_validator("SECRET_KEY")
+    @classmethod
+    def _secret_key_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_KEY_LENGTH:
+            raise ValueError(f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters")
+        return value
+
+    @model_validator(mode="after")
+    def _production_needs_secret_key(self) -> Settings:
+        if self.APP_ENV == "production" and self.SECRET_KEY is None:
+            raise ValueError("SECRET_KEY must be set when APP_ENV=production")
+        return self
+
+    @property
+    def database_url(self) -> URL:
+        """DATABASE_URL wins; else the DB_* parts when DB_HOST is set; else the SQLite file."""
+        if self.DATABASE_URL:
+            return make_url(self.DATABASE_URL)
+        if self.DB_HOST:
+            return URL.create(
+                "postgresql+psycopg2",
+                username=self.DB_USER,
+                password=self.DB_PASSWORD.get_secret_value() if self.DB_PASSWORD else None,
+                host=self.DB_HOST,
+                port=self.DB_PORT,
+                database=self.DB_NAME,
+            )
+        return make_url(DEFAULT_SQLITE_URL)
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [origin.strip() for origin in self.CORS_ORIGINS.split(",") if origin.strip()]
+
+    @property
+    def bootstrap_admin_configured(self) -> bool:
+        return bool(
+            self.BOOTSTRAP_ADMIN_USERNAME
+            and self.BOOTSTRAP_ADMIN_EMAIL
+            and self.BOOTSTRAP_ADMIN_PASSWORD
+        )
+
+    def secret_key(self) -> str:
+        """The signing key: SECRET_KEY, or in development a generated one kept on disk."""
+        if self.SECRET_KEY is not None:
+            return self.SECRET_KEY.get_secret_value()
+        return load_or_create_secret_key(generated_secret_key_path(self.database_url))
+
+
+def generated_secret_key_path(database_url: URL) -> Path:
+    """Beside the SQLite database file; in the working directory for other databases."""
+    if database_url.get_backend_name() == "sqlite" and database_url.database not in (
+        None,
+        "",
+        ":memory:",
+    ):
+        return Path(str(database_url.database)).with_name(
+            Path(str(database_url.database)).name + GENERATED_SECRET_SUFFIX
+        )
+    return Path("auth" + GENERATED_SECRET_SUFFIX)
+
+
+def load_or_create_secret_key(path: Path) -> str:
+    """Read the key file, creating it (mode 0600) if absent.
+
+    Several workers may start at once: the key is written to a private temporary file and
+    hard-linked into place, which fails atomically if another worker won, so every worker
+    ends up reading the same complete key.
+    """
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(secrets.token_urlsafe(48))
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()
+    return path.read_text(encoding="utf-8").strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

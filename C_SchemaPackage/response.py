@@ -1,0 +1,71 @@
+"""Response bodies, as ../shared/CONTRACT.md names them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    email: str
+    full_name: str | None
+    role: Literal["user", "admin"]
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (the RFC 6750 scheme name)
+    expires_in: int
+
+
+class UserPage(BaseModel):
+    items: list[UserOut]
+    total: int
+    offset: int
+    limit: int
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class ErrorOut(BaseModel):
+    detail: str
+    code: str
+
+
+class ValidationErrorItem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrorOut(BaseModel):
+    """422: a list of problems (VALIDATION_ERROR), or one sentence (WEAK_PASSWORD)."""
+
+    detail: list[ValidationErrorItem] | str
+    code: str
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "detail": [
+                    {
+                        "loc": ["body", "email"],
+                        "msg": "value is not a valid email address",
+                        "type": "value_error",
+                    }
+                ],
+                "code": "VALIDATION_ERROR",
+            }
+        }
+    )

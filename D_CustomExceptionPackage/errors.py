@@ -1,0 +1,110 @@
+"""Domain error types, one per error code of the contract.
+
+They carry a stable `code` and a sentence for humans, and know nothing of HTTP: the single
+mapping to status codes lives in `login_custom_exception_handling`.
+"""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base class of every error the service layer raises on purpose."""
+
+    code: str = "SERVICE_ERROR"
+    default_detail: str = "The request could not be completed."
+
+    def __init__(self, detail: str | None = None) -> None:
+        self.detail = detail or self.default_detail
+        super().__init__(self.detail)
+
+
+class NotAuthenticatedError(ServiceError):
+    code = "NOT_AUTHENTICATED"
+    default_detail = "Not authenticated: send an Authorization: Bearer <token> header."
+
+
+class InvalidTokenError(ServiceError):
+    code = "INVALID_TOKEN"
+    default_detail = "The access token is invalid or has expired."
+
+
+class InvalidCredentialsError(ServiceError):
+    code = "INVALID_CREDENTIALS"
+    default_detail = "Incorrect username or password."
+
+
+class AccountDisabledError(ServiceError):
+    code = "ACCOUNT_DISABLED"
+    default_detail = "This account is disabled."
+
+
+class InvalidCurrentPasswordError(ServiceError):
+    code = "INVALID_CURRENT_PASSWORD"
+    default_detail = "The current password is incorrect."
+
+
+class ForbiddenError(ServiceError):
+    code = "FORBIDDEN"
+    default_detail = "You are not allowed to do this."
+
+
+class UserNotFoundError(ServiceError):
+    code = "USER_NOT_FOUND"
+    default_detail = "No user with this id."
+
+
+class UsernameTakenError(ServiceError):
+    code = "USERNAME_TAKEN"
+    default_detail = "This username is already registered."
+
+
+class EmailTakenError(ServiceError):
+    code = "EMAIL_TAKEN"
+    default_detail = "This email address is already registered."
+
+
+class LastAdminError(ServiceError):
+    code = "LAST_ADMIN"
+    default_detail = "This is the last active admin; promote another admin first."
+
+
+class WeakPasswordError(ServiceError):
+    code = "WEAK_PASSWORD"
+    default_detail = "This password is too common or too close to the username or email."
+
+
+class RequestRejectedError(ServiceError):
+    """A rule about the request body that only the service can check (it needs settings or
+    the stored account). Rendered like FastAPI's own validation errors: a list in `detail`.
+    """
+
+    code = "VALIDATION_ERROR"
+    error_type = "value_error"
+    location: tuple[str, ...] = ("body",)
+
+    def as_error_list(self) -> list[dict[str, object]]:
+        return [{"loc": list(self.location), "msg": self.detail, "type": self.error_type}]
+
+
+class NothingToChangeError(RequestRejectedError):
+    error_type = "nothing_to_change"
+    default_detail = "The request names nothing to change."
+
+
+class CurrentPasswordRequiredError(RequestRejectedError):
+    error_type = "missing"
+    location = ("body", "current_password")
+    default_detail = "current_password is required to change the email or the password."
+
+
+class PasswordTooShortError(RequestRejectedError):
+    error_type = "string_too_short"
+
+    def __init__(self, minimum: int, field: str = "password") -> None:
+        self.location = ("body", field)
+        super().__init__(f"String should have at least {minimum} characters")
+
+
+class ServiceUnavailableError(ServiceError):
+    code = "SERVICE_UNAVAILABLE"
+    default_detail = "The service is temporarily unavailable; try again shortly."

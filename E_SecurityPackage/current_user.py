@@ -1,0 +1,57 @@
+"""The current-user dependency: Bearer header -> verified token -> active account.
+
+`OAuth2PasswordBearer(tokenUrl="login")` is declared so Swagger's Authorize button signs in
+through /login; the header itself is read here so that a missing header (NOT_AUTHENTICATED)
+and any other unusable value (INVALID_TOKEN) answer differently, and so the scheme name is
+matched case-insensitively (RFC 7235).
+"""
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from C_SchemaPackage.response import UserOut
+from D_CustomExceptionPackage.errors import ForbiddenError, InvalidTokenError, NotAuthenticatedError
+from G_ServiceFunctionPackage.login_service_function import AuthServiceInterface
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="login", auto_error=False)
+
+
+def bearer_token_from_header(authorization: str | None) -> str:
+    """The token of an `Authorization: Bearer <token>` header, or the error it deserves."""
+    if authorization is None:
+        raise NotAuthenticatedError()
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        raise InvalidTokenError()
+    return token
+
+
+def current_user_dependency(
+    auth_service_provider: Callable[..., AuthServiceInterface],
+) -> Callable[..., UserOut]:
+    """Build the dependency around whichever provider the application wires in."""
+
+    def get_current_user(
+        request: Request,
+        _documented_scheme: Annotated[str | None, Depends(oauth2_scheme)],
+        auth_service: Annotated[AuthServiceInterface, Depends(auth_service_provider)],
+    ) -> UserOut:
+        token = bearer_token_from_header(request.headers.get("authorization"))
+        user = auth_service.authenticate_access_token(token)
+        request.state.user_id = user.id
+        return user
+
+    return get_current_user
+
+
+def admin_dependency(current_user: Callable[..., UserOut]) -> Callable[..., UserOut]:
+    def get_current_admin(user: Annotated[UserOut, Depends(current_user)]) -> UserOut:
+        if user.role != "admin":
+            raise ForbiddenError("This action needs the admin role.")
+        return user
+
+    return get_current_admin

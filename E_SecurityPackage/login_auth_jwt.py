@@ -1,0 +1,123 @@
+"""Access tokens: signed JWTs (python-jose) with every claim checked on the way back in."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from jose import JWTError, jwt
+
+from D_CustomExceptionPackage.errors import InvalidTokenError
+from E_SecurityPackage.clock import Clock, SystemClock
+
+ACCESS_TOKEN_TYPE = "access"  # noqa: S105 (a claim value)
+REQUIRED_CLAIMS = ("sub", "iat", "nbf", "exp", "jti", "iss", "aud", "type", "role", "ver")
+
+
+@dataclass(frozen=True)
+class AccessTokenClaims:
+    user_id: int
+    role: str
+    token_version: int
+    jti: str
+    expires_at: int
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_in: int
+    jti: str
+
+
+class TokenService:
+    """Issues and verifies access tokens. Verification accepts only the configured algorithm."""
+
+    def __init__(
+        self,
+        secret_key: str,
+        algorithm: str,
+        issuer: str,
+        audience: str,
+        lifetime: timedelta,
+        clock: Clock | None = None,
+    ) -> None:
+        self._secret_key = secret_key
+        self.algorithm = algorithm
+        self.issuer = issuer
+        self.audience = audience
+        self.lifetime = lifetime
+        self.clock: Clock = clock or SystemClock()
+
+    def issue_access_token(self, user_id: int, role: str, token_version: int) -> IssuedToken:
+        issued_at = int(self.clock.now().timestamp())
+        expires_in = int(self.lifetime.total_seconds())
+        jti = secrets.token_urlsafe(16)
+        claims: dict[str, Any] = {
+            "sub": str(user_id),
+            "iat": issued_at,
+            "nbf": issued_at,
+            "exp": issued_at + expires_in,
+            "jti": jti,
+            "iss": self.issuer,
+            "aud": self.audience,
+            "type": ACCESS_TOKEN_TYPE,
+            "role": role,
+            "ver": token_version,
+        }
+        token = jwt.encode(claims, self._secret_key, algorithm=self.algorithm)
+        return IssuedToken(token=token, expires_in=expires_in, jti=jti)
+
+    def verify_access_token(self, token: str) -> AccessTokenClaims:
+        """The token's claims, or InvalidTokenError for anything that is not a valid token."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret_key,
+                algorithms=[self.algorithm],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={
+                    "require_aud": True,
+                    "require_iat": True,
+                    "require_exp": True,
+                    "require_nbf": True,
+                    "require_iss": True,
+                    "require_sub": True,
+                    "require_jti": True,
+                    "leeway": 0,
+                },
+            )
+        except (JWTError, ValueError, TypeError, KeyError) as error:
+            raise InvalidTokenError() from error
+        return self._checked_claims(claims)
+
+    def _checked_claims(self, claims: dict[str, Any]) -> AccessTokenClaims:
+        if any(name not in claims for name in REQUIRED_CLAIMS):
+            raise InvalidTokenError()
+        now = self.clock.now().timestamp()
+        subject, version = claims["sub"], claims["ver"]
+        valid = (
+            claims["type"] == ACCESS_TOKEN_TYPE
+            and isinstance(subject, str)
+            and subject.isascii()
+            and subject.isdigit()
+            and len(subject) <= 19
+            and isinstance(version, int)
+            and isinstance(claims["role"], str)
+            and isinstance(claims["jti"], str)
+            and isinstance(claims["exp"], int)
+            and isinstance(claims["nbf"], int)
+            and claims["nbf"] <= now < claims["exp"]
+        )
+        if not valid:
+            raise InvalidTokenError()
+        return AccessTokenClaims(
+            user_id=int(subject),
+            role=claims["role"],
+            token_version=version,
+            jti=claims["jti"],
+            expires_at=claims["exp"],
+        )

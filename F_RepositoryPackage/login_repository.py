@@ -1,0 +1,122 @@
+"""Data access for users. The repository flushes but never commits and never speaks HTTP:
+uniqueness violations become the domain errors USERNAME_TAKEN / EMAIL_TAKEN.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from B_EntityPackage.login_entity_master import (
+    EMAIL_UNIQUE_INDEX,
+    USERNAME_UNIQUE_INDEX,
+    Role,
+    User,
+)
+from D_CustomExceptionPackage.errors import EmailTakenError, UsernameTakenError
+
+
+class UserRepository(abc.ABC):
+    @abc.abstractmethod
+    def add(self, user: User) -> User:
+        """Stage a new user and assign its id; raises USERNAME_TAKEN / EMAIL_TAKEN."""
+
+    @abc.abstractmethod
+    def save(self, user: User) -> None:
+        """Write pending changes of a loaded user; raises USERNAME_TAKEN / EMAIL_TAKEN."""
+
+    @abc.abstractmethod
+    def get(self, user_id: int) -> User | None: ...
+
+    @abc.abstractmethod
+    def find_by_sign_in_name(self, name: str) -> User | None:
+        """The user whose username, or email when `name` holds an @, matches ignoring case."""
+
+    @abc.abstractmethod
+    def list_page(self, offset: int, limit: int) -> Sequence[User]: ...
+
+    @abc.abstractmethod
+    def count(self) -> int: ...
+
+    @abc.abstractmethod
+    def active_admin_ids(self, lock: bool = False) -> list[int]:
+        """Ids of active admins; with `lock`, their rows stay locked until the unit of work ends
+        so two concurrent demotions cannot both pass the last-admin check."""
+
+    @abc.abstractmethod
+    def delete(self, user: User) -> None: ...
+
+
+def unique_violation_error(error: IntegrityError) -> UsernameTakenError | EmailTakenError | None:
+    message = str(error.orig)
+    if USERNAME_UNIQUE_INDEX in message:
+        return UsernameTakenError()
+    if EMAIL_UNIQUE_INDEX in message:
+        return EmailTakenError()
+    return None
+
+
+@contextmanager
+def translated_unique_violations(session: Session) -> Iterator[None]:
+    """Turn a unique-index violation into the domain error that names the taken field.
+
+    The failed statement is rolled back to a savepoint-free state by the session rollback; the
+    caller's unit of work is over either way.
+    """
+    try:
+        yield
+    except IntegrityError as error:
+        session.rollback()
+        domain_error = unique_violation_error(error)
+        if domain_error is None:
+            raise
+        raise domain_error from None
+
+
+class SqlAlchemyUserRepository(UserRepository):
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, user: User) -> User:
+        self.session.add(user)
+        with translated_unique_violations(self.session):
+            self.session.flush()
+        return user
+
+    def save(self, user: User) -> None:
+        with translated_unique_violations(self.session):
+            self.session.flush()
+
+    def get(self, user_id: int) -> User | None:
+        return self.session.get(User, user_id)
+
+    def find_by_sign_in_name(self, name: str) -> User | None:
+        column = User.email if "@" in name else User.username
+        statement = select(User).where(func.lower(column) == name.lower())
+        return self.session.scalars(statement).first()
+
+    def list_page(self, offset: int, limit: int) -> Sequence[User]:
+        statement = select(User).order_by(User.id).offset(offset).limit(limit)
+        return self.session.scalars(statement).all()
+
+    def count(self) -> int:
+        return int(self.session.scalar(select(func.count()).select_from(User)) or 0)
+
+    def active_admin_ids(self, lock: bool = False) -> list[int]:
+        statement = (
+            select(User.id)
+            .where(User.role == Role.ADMIN.value, User.is_active.is_(True))
+            .order_by(User.id)
+        )
+        if lock:
+            statement = statement.with_for_update()
+        return list(self.session.scalars(statement).all())
+
+    def delete(self, user: User) -> None:
+        self.session.delete(user)
+        self.session.flush()

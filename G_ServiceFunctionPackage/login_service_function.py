@@ -1,0 +1,35 @@
+"""What the controllers may ask of the account service: sign-up, sign-in, the caller's own
+account. Implementations live in H_ServiceImplementationPackage; controllers see only this."""
+
+from __future__ import annotations
+
+import abc
+
+from C_SchemaPackage.request import RegisterRequest, UpdateSelfRequest
+from C_SchemaPackage.response import TokenOut, UserOut
+
+
+class AuthServiceInterface(abc.ABC):
+    @abc.abstractmethod
+    def register(self, request: RegisterRequest) -> UserOut:
+        """Create a `user` account. Raises WEAK_PASSWORD, USERNAME_TAKEN, EMAIL_TAKEN."""
+
+    @abc.abstractmethod
+    def login(self, sign_in_name: str, password: str) -> TokenOut:
+        """Issue tokens. Raises INVALID_CREDENTIALS, or ACCOUNT_DISABLED after a right password."""
+
+    @abc.abstractmethod
+    def verify_credentials(self, sign_in_name: str, password: str) -> UserOut:
+        """The account these credentials open, with the same failures as `login`."""
+
+    @abc.abstractmethod
+    def authenticate_access_token(self, token: str) -> UserOut:
+        """The active account an access token belongs to. Raises INVALID_TOKEN."""
+
+    @abc.abstractmethod
+    def update_self(self, user_id: int, request: UpdateSelfRequest) -> UserOut:
+        """Change the caller's own account; a new password ends every earlier token."""
+
+    @abc.abstractmethod
+    def delete_self(self, user_id: int, password: str) -> None:
+        """Delete the caller's account after checking the password. Raises LAST_ADMIN."""

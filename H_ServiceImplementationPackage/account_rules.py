@@ -1,0 +1,57 @@
+"""Rules shared by the account and admin services."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from B_EntityPackage.login_entity_master import Role, User
+from C_SchemaPackage.request import RegisterRequest
+from C_SchemaPackage.response import UserOut
+from D_CustomExceptionPackage.errors import LastAdminError
+from E_SecurityPackage.password_hashing import PasswordHasher
+from E_SecurityPackage.password_policy import PasswordPolicy
+from F_RepositoryPackage.login_repository import UserRepository
+
+
+def to_user_out(user: User) -> UserOut:
+    return UserOut.model_validate(user)
+
+
+def new_user(
+    request: RegisterRequest,
+    role: Role,
+    policy: PasswordPolicy,
+    hasher: PasswordHasher,
+    now: datetime,
+) -> User:
+    """A checked, hashed, not yet stored account."""
+    policy.check(request.password, username=request.username, email=request.email)
+    return User(
+        username=request.username,
+        email=request.email,
+        full_name=request.full_name,
+        hashed_password=hasher.hash(request.password),
+        role=role.value,
+        is_active=True,
+        token_version=0,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def is_active_admin(user: User) -> bool:
+    return user.role == Role.ADMIN.value and user.is_active
+
+
+def ensure_another_active_admin(users: UserRepository, user: User) -> None:
+    """Refuse to remove the last active admin. Locks the admin rows (PostgreSQL) so two
+    admins demoting each other at once cannot both succeed."""
+    if not is_active_admin(user):
+        return
+    if not [admin_id for admin_id in users.active_admin_ids(lock=True) if admin_id != user.id]:
+        raise LastAdminError()
+
+
+def end_all_tokens(user: User) -> None:
+    """Every access token carries the version it was issued under; bumping it ends them all."""
+    user.token_version += 1

@@ -1,0 +1,103 @@
+"""Builds the FastAPI application: settings, database, security parts, middleware, routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.concurrency import run_in_threadpool
+
+from A_DatabasePackage.login_database_connection import Database
+from A_DatabasePackage.migrations_runner import upgrade_to_head
+from A_DatabasePackage.settings import Settings, get_settings
+from C_SchemaPackage.request import RegisterRequest
+from D_CustomExceptionPackage.login_custom_exception_handling import register_exception_handlers
+from E_SecurityPackage.clock import Clock
+from F_RepositoryPackage.unit_of_work import SqlAlchemyUnitOfWork
+from H_ServiceImplementationPackage.user_admin_service_implementation import UserAdminService
+from I_ControllerPackage import account_routes, auth_routes, health_routes, user_admin_routes
+from I_ControllerPackage.dependencies import SecurityComponents, build_security_components
+from I_ControllerPackage.request_guard import RequestGuardMiddleware
+
+logger = logging.getLogger("auth_service")
+
+API_DESCRIPTION = """
+Registration, sign-in and account management with Argon2id password hashes and JWT bearer
+access tokens. In Swagger, press **Authorize**, enter a username (or email) and password, and
+the protected routes are called with the token /login returns.
+"""
+
+
+def bootstrap_admin_request(settings: Settings) -> RegisterRequest | None:
+    password = settings.BOOTSTRAP_ADMIN_PASSWORD
+    if not settings.bootstrap_admin_configured or password is None:
+        return None
+    return RegisterRequest(
+        username=settings.BOOTSTRAP_ADMIN_USERNAME,
+        email=settings.BOOTSTRAP_ADMIN_EMAIL,
+        password=password.get_secret_value(),
+    )
+
+
+def prepare_database(settings: Settings, database: Database, security: SecurityComponents) -> None:
+    """Migrate (unless AUTO_MIGRATE=false) and create the bootstrap admin if one is configured."""
+    if settings.AUTO_MIGRATE:
+        upgrade_to_head(database)
+    request = bootstrap_admin_request(settings)
+    if request is None:
+        return
+    service = UserAdminService(
+        SqlAlchemyUnitOfWork(session_factory=database.session),
+        security.hasher,
+        security.policy,
+        security.clock,
+    )
+    created = service.ensure_bootstrap_admin(request)
+    if created is not None:
+        logger.info("bootstrap admin created: id=%s", created.id)
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    database = Database(settings.database_url)
+    security = build_security_components(settings, clock)
+    bootstrap_admin_request(settings)  # invalid BOOTSTRAP_ADMIN_* values stop start-up here
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(prepare_database, settings, database, security)
+        yield
+        database.dispose()
+
+    app = FastAPI(
+        title="Auth service",
+        version="1.0.0",
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+        swagger_ui_parameters={"persistAuthorization": False},
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.security = security
+
+    register_exception_handlers(app)
+    app.add_middleware(RequestGuardMiddleware, form_paths=("/login",))
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=False,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["Location"],
+            max_age=600,
+        )
+
+    app.include_router(health_routes.router)
+    app.include_router(auth_routes.router)
+    app.include_router(account_routes.router)
+    app.include_router(user_admin_routes.router)
+    return app

@@ -1,0 +1,55 @@
+"""Sign-up and sign-in: POST /register, POST /login, POST /users/code."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response, status
+
+from C_SchemaPackage.request import LoginRequest, RegisterRequest
+from C_SchemaPackage.response import TokenOut, UserOut
+from I_ControllerPackage.dependencies import AuthServiceDep
+from I_ControllerPackage.login_body import LOGIN_OPENAPI_BODY, read_login_body
+from I_ControllerPackage.openapi_responses import error_responses
+
+router = APIRouter(tags=["auth"])
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserOut,
+    responses=error_responses(409, 413, 415, 422),
+    summary="Create an account",
+)
+def register(body: RegisterRequest, response: Response, service: AuthServiceDep) -> UserOut:
+    user = service.register(body)
+    response.headers["Location"] = f"/users/{user.id}"
+    return user
+
+
+@router.post(
+    "/login",
+    response_model=TokenOut,
+    responses=error_responses(401, 403, 413, 415, 422),
+    openapi_extra=LOGIN_OPENAPI_BODY,
+    summary="Sign in (JSON or the OAuth2 password form) and receive an access token",
+)
+def login(
+    credentials: Annotated[LoginRequest, Depends(read_login_body)],
+    response: Response,
+    service: AuthServiceDep,
+) -> TokenOut:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return service.login(credentials.username, credentials.password)
+
+
+@router.post(
+    "/users/code",
+    response_model=UserOut,
+    responses=error_responses(401, 403, 413, 415, 422),
+    summary="Check a username (or email) and password; answer with that account",
+)
+def check_credentials(body: LoginRequest, service: AuthServiceDep) -> UserOut:
+    return service.verify_credentials(body.username, body.password)

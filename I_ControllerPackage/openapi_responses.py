@@ -1,0 +1,29 @@
+"""Declares every error a route can answer, so /openapi.json documents (and fuzzers check) them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from C_SchemaPackage.response import ErrorOut, ValidationErrorOut
+
+ERROR_DESCRIPTIONS: dict[int, str] = {
+    401: "NOT_AUTHENTICATED, INVALID_TOKEN or INVALID_CREDENTIALS",
+    403: "FORBIDDEN, ACCOUNT_DISABLED or INVALID_CURRENT_PASSWORD",
+    404: "USER_NOT_FOUND",
+    409: "USERNAME_TAKEN, EMAIL_TAKEN or LAST_ADMIN",
+    413: "PAYLOAD_TOO_LARGE: the body is over 16 KiB",
+    415: "UNSUPPORTED_MEDIA_TYPE: the body is not JSON",
+    422: "VALIDATION_ERROR (a list of problems) or WEAK_PASSWORD",
+    503: "SERVICE_UNAVAILABLE: the database is unreachable",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these statuses (503 is always possible)."""
+    return {
+        status: {
+            "model": ValidationErrorOut if status == 422 else ErrorOut,
+            "description": ERROR_DESCRIPTIONS[status],
+        }
+        for status in sorted({*statuses, 503})
+    }

@@ -1,0 +1,127 @@
+"""Fixtures: every database test runs on SQLite and on the real PostgreSQL.
+
+PostgreSQL comes from TEST_DATABASE_URL (default: the local server, database `test`); the suite
+creates its own throw-away database there, so parallel runs never share tables. Under CI=true an
+unreachable PostgreSQL fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
+
+from A_DatabasePackage.login_database_connection import Database
+from A_DatabasePackage.migrations_runner import upgrade_to_head
+from A_DatabasePackage.settings import Settings
+from B_EntityPackage.login_entity_master import Base
+from I_ControllerPackage.app_factory import create_app
+from tests.support import FakeClock, in_ci, make_settings
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+BACKENDS = ("sqlite", "postgresql")
+
+
+def _postgres_admin_url() -> URL:
+    return make_url(os.environ.get("TEST_DATABASE_URL", DEFAULT_POSTGRES_URL))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped at the end."""
+    admin_url = _postgres_admin_url()
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"auth_test_{os.getpid()}_{secrets.token_hex(3)}"
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as error:
+        engine.dispose()
+        message = f"PostgreSQL is not reachable at {admin_url.render_as_string()}: {error}"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    yield url
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'auth.db'}"
+
+
+_migrated: set[str] = set()
+
+
+def _migrated_and_empty(url: str) -> str:
+    """Migrate once per session, then empty every table before each test."""
+    database = Database(make_url(url))
+    try:
+        if url not in _migrated:
+            upgrade_to_head(database)
+            _migrated.add(url)
+        with database.engine.begin() as connection:
+            for table in reversed(Base.metadata.sorted_tables):
+                connection.execute(table.delete())
+            if database.is_sqlite:
+                connection.execute(text("DELETE FROM sqlite_sequence"))
+    finally:
+        database.dispose()
+    return url
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest) -> str:
+    """The URL of an empty, migrated database of the current backend."""
+    url: str = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "postgres_url")
+    return _migrated_and_empty(url)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture
+def app(settings: Settings, clock: FakeClock) -> FastAPI:
+    return create_app(settings, clock=clock)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    db = Database(make_url(database_url))
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent
