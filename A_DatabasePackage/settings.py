@@ -23,7 +23,14 @@ GENERATED_SECRET_SUFFIX = ".secret_key"  # noqa: S105 (a file name suffix)
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
+        # A rejected value (a too-short SECRET_KEY, a password) never reaches the error text.
+        hide_input_in_errors=True,
+    )
 
     APP_ENV: Literal["development", "test", "production"] = "development"
 

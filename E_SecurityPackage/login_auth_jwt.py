@@ -9,6 +9,7 @@ from typing import Any
 
 from jose import JWTError, jwt
 
+from C_SchemaPackage.fields import MAX_DATABASE_INTEGER
 from D_CustomExceptionPackage.errors import InvalidTokenError
 from E_SecurityPackage.clock import Clock, SystemClock
 
@@ -79,11 +80,13 @@ class TokenService:
                 algorithms=[self.algorithm],
                 audience=self.audience,
                 issuer=self.issuer,
+                # exp and nbf are required and checked in _checked_claims against the injected
+                # clock (python-jose would compare them with the system time instead).
                 options={
                     "require_aud": True,
                     "require_iat": True,
-                    "require_exp": True,
-                    "require_nbf": True,
+                    "verify_exp": False,
+                    "verify_nbf": False,
                     "require_iss": True,
                     "require_sub": True,
                     "require_jti": True,
@@ -105,6 +108,7 @@ class TokenService:
             and subject.isascii()
             and subject.isdigit()
             and len(subject) <= 19
+            and int(subject) <= MAX_DATABASE_INTEGER
             and isinstance(version, int)
             and isinstance(claims["role"], str)
             and isinstance(claims["jti"], str)

@@ -18,7 +18,13 @@ from D_CustomExceptionPackage.login_custom_exception_handling import register_ex
 from E_SecurityPackage.clock import Clock
 from F_RepositoryPackage.unit_of_work import SqlAlchemyUnitOfWork
 from H_ServiceImplementationPackage.user_admin_service_implementation import UserAdminService
-from I_ControllerPackage import account_routes, auth_routes, health_routes, user_admin_routes
+from I_ControllerPackage import (
+    account_routes,
+    auth_routes,
+    docs_routes,
+    health_routes,
+    user_admin_routes,
+)
 from I_ControllerPackage.dependencies import SecurityComponents, build_security_components
 from I_ControllerPackage.request_guard import RequestGuardMiddleware
 
@@ -77,6 +83,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         version="1.0.0",
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served from local files by docs_routes (no CDN)
+        redoc_url=None,
         swagger_ui_parameters={"persistAuthorization": False},
     )
     app.state.settings = settings
@@ -100,4 +108,5 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(auth_routes.router)
     app.include_router(account_routes.router)
     app.include_router(user_admin_routes.router)
+    docs_routes.install_local_docs(app)
     return app

@@ -1,0 +1,217 @@
+"""In-memory implementations of the repository and unit of work, for service tests.
+
+They follow the SQLAlchemy versions' contract: `add` assigns an id, username and email are
+unique ignoring case (USERNAME_TAKEN / EMAIL_TAKEN, and the unit of work is rolled back as the
+session rollback does), changes become visible to later units of work only after `commit`,
+and leaving the `with` block without a commit discards them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from B_EntityPackage.login_entity_master import Role, User
+from D_CustomExceptionPackage.errors import EmailTakenError, UsernameTakenError
+from E_SecurityPackage.login_auth_jwt import TokenService
+from E_SecurityPackage.password_hashing import PasswordHasher
+from E_SecurityPackage.password_policy import PasswordPolicy
+from F_RepositoryPackage.login_repository import UserRepository
+from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
+from H_ServiceImplementationPackage.login_service_implementation import AuthService
+from H_ServiceImplementationPackage.user_admin_service_implementation import UserAdminService
+from tests.support import TEST_SECRET_KEY, FakeClock
+
+COLUMNS = (
+    "id",
+    "username",
+    "email",
+    "full_name",
+    "hashed_password",
+    "role",
+    "is_active",
+    "token_version",
+    "created_at",
+    "updated_at",
+)
+
+
+def _row_of(user: User) -> dict[str, Any]:
+    return {name: getattr(user, name) for name in COLUMNS}
+
+
+class FakeUserRepository(UserRepository):
+    """Committed rows plus the objects loaded or added in the current unit of work."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, dict[str, Any]] = {}
+        self._loaded: dict[int, User] = {}
+        self._deleted: set[int] = set()
+        self._next_id = 1
+        self.lock_requests = 0
+
+    # --- the view of the current unit of work ---------------------------------------------
+
+    def _visible_ids(self) -> list[int]:
+        ids = (set(self.rows) | set(self._loaded)) - self._deleted
+        return sorted(ids)
+
+    def _object(self, user_id: int) -> User:
+        if user_id not in self._loaded:
+            self._loaded[user_id] = User(**self.rows[user_id])
+        return self._loaded[user_id]
+
+    def _check_unique(self, candidate: User) -> None:
+        for user_id in self._visible_ids():
+            if user_id == candidate.id:
+                continue
+            other = self._object(user_id)
+            if other.username.lower() == candidate.username.lower():
+                self.rollback()
+                raise UsernameTakenError()
+            if other.email.lower() == candidate.email.lower():
+                self.rollback()
+                raise EmailTakenError()
+
+    # --- UserRepository ---------------------------------------------------------------------
+
+    def add(self, user: User) -> User:
+        self._check_unique(user)
+        user.id = self._next_id
+        self._next_id += 1
+        self._loaded[user.id] = user
+        return user
+
+    def save(self, user: User) -> None:
+        self._check_unique(user)
+
+    def get(self, user_id: int) -> User | None:
+        if user_id not in self._visible_ids():
+            return None
+        return self._object(user_id)
+
+    def find_by_sign_in_name(self, name: str) -> User | None:
+        field = "email" if "@" in name else "username"
+        for user_id in self._visible_ids():
+            user = self._object(user_id)
+            if str(getattr(user, field)).lower() == name.lower():
+                return user
+        return None
+
+    def list_page(self, offset: int, limit: int) -> Sequence[User]:
+        return [self._object(user_id) for user_id in self._visible_ids()[offset : offset + limit]]
+
+    def count(self) -> int:
+        return len(self._visible_ids())
+
+    def active_admin_ids(self, lock: bool = False) -> list[int]:
+        if lock:
+            self.lock_requests += 1
+        return [
+            user_id
+            for user_id in self._visible_ids()
+            if self._object(user_id).role == Role.ADMIN.value and self._object(user_id).is_active
+        ]
+
+    def delete(self, user: User) -> None:
+        self._deleted.add(user.id)
+
+    # --- transaction ends -------------------------------------------------------------------
+
+    def commit(self) -> None:
+        for user_id, user in self._loaded.items():
+            self.rows[user_id] = _row_of(user)
+        for user_id in self._deleted:
+            self.rows.pop(user_id, None)
+        self.rollback()
+
+    def rollback(self) -> None:
+        self._loaded.clear()
+        self._deleted.clear()
+
+    # --- helpers for assertions -------------------------------------------------------------
+
+    def stored(self, user_id: int) -> dict[str, Any]:
+        """The committed row of a user (what a new unit of work would read)."""
+        return dict(self.rows[user_id])
+
+    def stored_by_username(self, username: str) -> dict[str, Any] | None:
+        for row in self.rows.values():
+            if str(row["username"]).lower() == username.lower():
+                return dict(row)
+        return None
+
+
+class FakeUnitOfWork(AbstractUnitOfWork):
+    def __init__(self, users: FakeUserRepository | None = None) -> None:
+        self.users: FakeUserRepository = users or FakeUserRepository()
+        self.committed = 0
+        self.rolled_back = 0
+
+    def commit(self) -> None:
+        self.users.commit()
+        self.committed += 1
+
+    def rollback(self) -> None:
+        self.users.rollback()
+        self.rolled_back += 1
+
+
+class CountingHasher(PasswordHasher):
+    """The real Argon2id hasher, recording each public call (each one Argon2 computation)."""
+
+    def __init__(self, memory_kib: int = 1024, time_cost: int = 1, parallelism: int = 1) -> None:
+        super().__init__(memory_kib, time_cost, parallelism)
+        self.calls: list[str] = []
+
+    def hash(self, password: str) -> str:
+        self.calls.append("hash")
+        return super().hash(password)
+
+    def verify(self, password: str, stored_hash: str) -> tuple[bool, str | None]:
+        self.calls.append("verify")
+        return super().verify(password, stored_hash)
+
+    def verify_unknown_user(self, password: str) -> None:
+        self.calls.append("verify_unknown_user")
+        super().verify_unknown_user(password)
+
+
+@dataclass
+class ServiceKit:
+    """Both services over one in-memory store, with a counting hasher and a fake clock."""
+
+    uow: FakeUnitOfWork
+    hasher: CountingHasher
+    policy: PasswordPolicy
+    clock: FakeClock
+    tokens: TokenService
+    auth: AuthService
+    admin: UserAdminService
+
+    @property
+    def users(self) -> FakeUserRepository:
+        return self.uow.users
+
+
+def service_kit(
+    hasher: CountingHasher | None = None, uow: FakeUnitOfWork | None = None
+) -> ServiceKit:
+    unit_of_work = uow or FakeUnitOfWork()
+    counting_hasher = hasher or CountingHasher()
+    policy = PasswordPolicy(12)
+    clock = FakeClock()
+    tokens = TokenService(
+        TEST_SECRET_KEY, "HS256", "auth-service", "auth-service", timedelta(minutes=15), clock
+    )
+    return ServiceKit(
+        uow=unit_of_work,
+        hasher=counting_hasher,
+        policy=policy,
+        clock=clock,
+        tokens=tokens,
+        auth=AuthService(unit_of_work, counting_hasher, policy, tokens, clock),
+        admin=UserAdminService(unit_of_work, counting_hasher, policy, clock),
+    )

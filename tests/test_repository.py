@@ -1,0 +1,234 @@
+"""SqlAlchemyUserRepository on its own, on SQLite and PostgreSQL (the `database` fixture)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from A_DatabasePackage.login_database_connection import Database
+from B_EntityPackage.login_entity_master import Role, User
+from D_CustomExceptionPackage.errors import EmailTakenError, UsernameTakenError
+from F_RepositoryPackage.login_repository import SqlAlchemyUserRepository
+from F_RepositoryPackage.unit_of_work import SqlAlchemyUnitOfWork
+
+NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def make_user(
+    username: str,
+    email: str | None = None,
+    role: Role = Role.USER,
+    is_active: bool = True,
+) -> User:
+    return User(
+        username=username,
+        email=email or f"{username}@example.com",
+        full_name=None,
+        hashed_password="$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaA",
+        role=role.value,
+        is_active=is_active,
+        token_version=0,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
+def seed(database: Database, *users: User) -> list[int]:
+    with database.session() as session:
+        repository = SqlAlchemyUserRepository(session)
+        ids = [repository.add(user).id for user in users]
+        session.commit()
+    return ids
+
+
+def stored_usernames(database: Database) -> list[str]:
+    with database.session() as session:
+        return list(session.scalars(select(User.username).order_by(User.id)).all())
+
+
+def test_add_assigns_an_id_and_stores_the_fields(database: Database) -> None:
+    with database.session() as session:
+        repository = SqlAlchemyUserRepository(session)
+        user = make_user("Alice", "Alice@Example.com")
+        assert user.id is None
+        added = repository.add(user)
+        assert added is user
+        assert isinstance(user.id, int)
+        assert user.id >= 1
+        session.commit()
+        user_id = user.id
+    with database.session() as session:
+        loaded = SqlAlchemyUserRepository(session).get(user_id)
+        assert loaded is not None
+        assert (loaded.username, loaded.email, loaded.role) == (
+            "Alice",
+            "Alice@Example.com",
+            "user",
+        )
+        assert loaded.created_at == NOW
+        assert loaded.created_at.tzinfo is not None
+
+
+def test_ids_increase(database: Database) -> None:
+    first, second = seed(database, make_user("first"), make_user("second"))
+    assert second > first
+
+
+@pytest.mark.parametrize("username", ["alice", "ALICE", "aLiCe"])
+def test_username_unique_ignoring_case_raises_domain_error(
+    database: Database, username: str
+) -> None:
+    seed(database, make_user("Alice", "one@example.com"))
+    with database.session() as session:
+        repository = SqlAlchemyUserRepository(session)
+        with pytest.raises(UsernameTakenError) as caught:
+            repository.add(make_user(username, "two@example.com"))
+        assert caught.value.code == "USERNAME_TAKEN"
+    assert stored_usernames(database) == ["Alice"]
+
+
+@pytest.mark.parametrize("email", ["one@example.com", "ONE@EXAMPLE.COM", "One@example.COM"])
+def test_email_unique_ignoring_case_raises_domain_error(database: Database, email: str) -> None:
+    seed(database, make_user("alice", "One@Example.com"))
+    with database.session() as session:
+        repository = SqlAlchemyUserRepository(session)
+        with pytest.raises(EmailTakenError) as caught:
+            repository.add(make_user("bob", email))
+        assert caught.value.code == "EMAIL_TAKEN"
+    assert stored_usernames(database) == ["alice"]
+
+
+def test_save_raises_domain_error_on_taken_username_and_email(database: Database) -> None:
+    alice_id, _ = seed(database, make_user("alice"), make_user("bob"))
+    with database.session() as session:
+        repository = SqlAlchemyUserRepository(session)
+        alice = repository.get(alice_id)
+        assert alice is not None
+        alice.username = "BOB"
+        with pytest.raises(UsernameTakenError):
+            repository.save(alice)
+    with database.session() as session:
+        repository = SqlAlchemyUserRepository(session)
+        alice = repository.get(alice_id)
+        assert alice is not None
+        alice.email = "Bob@Example.com"
+        with pytest.raises(EmailTakenError):
+            repository.save(alice)
+    assert stored_usernames(database) == ["alice", "bob"]
+
+
+def test_find_by_sign_in_name_matches_username_or_email_ignoring_case(
+    database: Database,
+) -> None:
+    alice_id, bob_id = seed(
+        database, make_user("Alice", "alice.mail@Example.com"), make_user("bob", "b@example.com")
+    )
+    with database.session() as session:
+        repository = SqlAlchemyUserRepository(session)
+        for name in ("Alice", "alice", "ALICE", "alice.mail@example.com", "ALICE.MAIL@EXAMPLE.COM"):
+            found = repository.find_by_sign_in_name(name)
+            assert found is not None, name
+            assert found.id == alice_id
+        found_bob = repository.find_by_sign_in_name("B@EXAMPLE.COM")
+        assert found_bob is not None
+        assert found_bob.id == bob_id
+        assert repository.find_by_sign_in_name("carol") is None
+        assert repository.find_by_sign_in_name("carol@example.com") is None
+        assert repository.find_by_sign_in_name("alic") is None
+        # a username is not matched against someone's email, nor the other way round
+        assert repository.find_by_sign_in_name("alice.mail") is None
+
+
+def test_list_page_orders_by_id_with_offset_and_limit(database: Database) -> None:
+    names = ["zed", "amy", "Mia", "bob", "kim"]
+    ids = seed(database, *(make_user(name) for name in names))
+    with database.session() as session:
+        repository = SqlAlchemyUserRepository(session)
+        assert [user.id for user in repository.list_page(0, 50)] == ids
+        assert [user.username for user in repository.list_page(0, 2)] == ["zed", "amy"]
+        assert [user.username for user in repository.list_page(2, 2)] == ["Mia", "bob"]
+        assert [user.username for user in repository.list_page(4, 2)] == ["kim"]
+        assert list(repository.list_page(5, 10)) == []
+        assert repository.count() == 5
+
+
+def test_count_of_an_empty_table_is_zero(database: Database) -> None:
+    with database.session() as session:
+        assert SqlAlchemyUserRepository(session).count() == 0
+
+
+@pytest.mark.parametrize("lock", [False, True])
+def test_active_admin_ids_only_lists_active_admins(database: Database, lock: bool) -> None:
+    _, admin_id, _, other_admin_id = seed(
+        database,
+        make_user("user1"),
+        make_user("admin1", role=Role.ADMIN),
+        make_user("disabled_admin", role=Role.ADMIN, is_active=False),
+        make_user("admin2", role=Role.ADMIN),
+    )
+    with database.session() as session:
+        assert SqlAlchemyUserRepository(session).active_admin_ids(lock=lock) == [
+            admin_id,
+            other_admin_id,
+        ]
+        session.commit()
+
+
+def test_delete_removes_the_user(database: Database) -> None:
+    alice_id, bob_id = seed(database, make_user("alice"), make_user("bob"))
+    with database.session() as session:
+        repository = SqlAlchemyUserRepository(session)
+        alice = repository.get(alice_id)
+        assert alice is not None
+        repository.delete(alice)
+        assert repository.get(alice_id) is None
+        session.commit()
+    with database.session() as session:
+        repository = SqlAlchemyUserRepository(session)
+        assert repository.get(alice_id) is None
+        assert repository.count() == 1
+        assert repository.get(bob_id) is not None
+    # the name and the email are free again
+    seed(database, make_user("ALICE", "Alice@example.com"))
+    assert stored_usernames(database) == ["bob", "ALICE"]
+
+
+def test_repository_never_commits(database: Database) -> None:
+    session = database.session()
+    repository = SqlAlchemyUserRepository(session)
+    user = repository.add(make_user("alice"))
+    assert repository.get(user.id) is user
+    assert repository.count() == 1
+    session.close()
+    with database.session() as fresh:
+        assert SqlAlchemyUserRepository(fresh).count() == 0
+        assert SqlAlchemyUserRepository(fresh).find_by_sign_in_name("alice") is None
+
+
+def test_delete_without_commit_is_not_kept(database: Database) -> None:
+    (alice_id,) = seed(database, make_user("alice"))
+    session = database.session()
+    repository = SqlAlchemyUserRepository(session)
+    alice = repository.get(alice_id)
+    assert alice is not None
+    repository.delete(alice)
+    session.close()
+    assert stored_usernames(database) == ["alice"]
+
+
+def test_unit_of_work_rolls_back_without_commit(database: Database) -> None:
+    with SqlAlchemyUnitOfWork(session_factory=database.session) as uow:
+        uow.users.add(make_user("alice"))
+    with SqlAlchemyUnitOfWork(session_factory=database.session) as uow:
+        uow.users.add(make_user("bob"))
+        uow.commit()
+    assert stored_usernames(database) == ["bob"]
+
+
+def test_unit_of_work_needs_exactly_one_session_source(database: Database) -> None:
+    with pytest.raises(ValueError, match="either a session or a session factory"):
+        SqlAlchemyUnitOfWork()
+    with database.session() as session, pytest.raises(ValueError, match="either"):
+        SqlAlchemyUnitOfWork(session=session, session_factory=database.session)
