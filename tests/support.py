@@ -30,7 +30,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         **FAST_ARGON2,
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @dataclass
