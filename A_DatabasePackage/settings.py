@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     JWT_ISSUER: str = "auth-service"
     JWT_AUDIENCE: str = "auth-service"
     ACCESS_TOKEN_EXPIRE_MINUTES: int = Field(default=15, ge=1, le=24 * 60)
+    REFRESH_TOKEN_EXPIRE_DAYS: int = Field(default=7, ge=1, le=365)
+    REDIS_URL: str | None = None
 
     PASSWORD_MIN_LENGTH: int = Field(default=12, ge=8, le=128)
     ARGON2_MEMORY_KIB: int = Field(default=19456, ge=8)

@@ -66,3 +66,9 @@ SignInName = Annotated[
     AfterValidator(reject_nul),
     Field(description="The username or the email address", examples=["alice"]),
 ]
+RefreshTokenValue = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=256),
+    AfterValidator(reject_nul),
+    Field(description="The opaque refresh token /login or /token/refresh returned"),
+]

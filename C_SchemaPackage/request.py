@@ -6,7 +6,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from C_SchemaPackage.fields import Email, FullName, Password, SignInName, Username
+from C_SchemaPackage.fields import (
+    Email,
+    FullName,
+    Password,
+    RefreshTokenValue,
+    SignInName,
+    Username,
+)
 
 
 class StrictBody(BaseModel):
@@ -57,6 +64,14 @@ class UpdateSelfRequest(StrictBody):
     def _no_nulls(self) -> UpdateSelfRequest:
         _reject_explicit_nulls(self, ("username", "email", "new_password", "current_password"))
         return self
+
+
+class RefreshRequest(StrictBody):
+    refresh_token: RefreshTokenValue
+
+
+class LogoutRequest(StrictBody):
+    refresh_token: RefreshTokenValue | None = None
 
 
 class DeleteSelfRequest(StrictBody):

@@ -25,6 +25,18 @@ class TokenOut(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 (the RFC 6750 scheme name)
     expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
+
+
+class SessionOut(BaseModel):
+    id: int
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    user_agent: str | None
+    ip: str | None
+    current: bool
 
 
 class UserPage(BaseModel):

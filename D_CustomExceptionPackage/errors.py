@@ -108,3 +108,18 @@ class PasswordTooShortError(RequestRejectedError):
 class ServiceUnavailableError(ServiceError):
     code = "SERVICE_UNAVAILABLE"
     default_detail = "The service is temporarily unavailable; try again shortly."
+
+
+class InvalidRefreshTokenError(ServiceError):
+    code = "INVALID_REFRESH_TOKEN"
+    default_detail = "The refresh token is invalid, expired or ended."
+
+
+class RefreshTokenReusedError(ServiceError):
+    code = "REFRESH_TOKEN_REUSED"
+    default_detail = "This refresh token was already used; the session has been ended."
+
+
+class SessionNotFoundError(ServiceError):
+    code = "SESSION_NOT_FOUND"
+    default_detail = "No such session."

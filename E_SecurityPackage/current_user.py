@@ -14,7 +14,8 @@ from fastapi.security import OAuth2PasswordBearer
 
 from C_SchemaPackage.response import UserOut
 from D_CustomExceptionPackage.errors import ForbiddenError, InvalidTokenError, NotAuthenticatedError
-from G_ServiceFunctionPackage.login_service_function import AuthServiceInterface
+from E_SecurityPackage.access_context import CurrentAccess
+from G_ServiceFunctionPackage.session_service_function import SessionServiceInterface
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="login", auto_error=False)
 
@@ -30,20 +31,27 @@ def bearer_token_from_header(authorization: str | None) -> str:
     return token
 
 
-def current_user_dependency(
-    auth_service_provider: Callable[..., AuthServiceInterface],
-) -> Callable[..., UserOut]:
+def current_access_dependency(
+    session_service_provider: Callable[..., SessionServiceInterface],
+) -> Callable[..., CurrentAccess]:
     """Build the dependency around whichever provider the application wires in."""
 
-    def get_current_user(
+    def get_current_access(
         request: Request,
         _documented_scheme: Annotated[str | None, Depends(oauth2_scheme)],
-        auth_service: Annotated[AuthServiceInterface, Depends(auth_service_provider)],
-    ) -> UserOut:
+        session_service: Annotated[SessionServiceInterface, Depends(session_service_provider)],
+    ) -> CurrentAccess:
         token = bearer_token_from_header(request.headers.get("authorization"))
-        user = auth_service.authenticate_access_token(token)
-        request.state.user_id = user.id
-        return user
+        access = session_service.authenticate_access_token(token)
+        request.state.user_id = access.user.id
+        return access
+
+    return get_current_access
+
+
+def current_user_dependency(current_access: Callable[..., CurrentAccess]) -> Callable[..., UserOut]:
+    def get_current_user(access: Annotated[CurrentAccess, Depends(current_access)]) -> UserOut:
+        return access.user
 
     return get_current_user
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jose import JWTError, jwt
@@ -14,7 +14,7 @@ from D_CustomExceptionPackage.errors import InvalidTokenError
 from E_SecurityPackage.clock import Clock, SystemClock
 
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105 (a claim value)
-REQUIRED_CLAIMS = ("sub", "iat", "nbf", "exp", "jti", "iss", "aud", "type", "role", "ver")
+REQUIRED_CLAIMS = ("sub", "iat", "nbf", "exp", "jti", "iss", "aud", "type", "role", "ver", "sid")
 
 
 @dataclass(frozen=True)
@@ -22,8 +22,9 @@ class AccessTokenClaims:
     user_id: int
     role: str
     token_version: int
+    session_id: int
     jti: str
-    expires_at: int
+    expires_at: datetime
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class IssuedToken:
     token: str
     expires_in: int
     jti: str
+    expires_at: datetime
 
 
 class TokenService:
@@ -52,7 +54,10 @@ class TokenService:
         self.lifetime = lifetime
         self.clock: Clock = clock or SystemClock()
 
-    def issue_access_token(self, user_id: int, role: str, token_version: int) -> IssuedToken:
+    def issue_access_token(
+        self, user_id: int, role: str, token_version: int, session_id: int
+    ) -> IssuedToken:
+        """A token for this account and sign-in session; `ver` and `sid` let it be ended."""
         issued_at = int(self.clock.now().timestamp())
         expires_in = int(self.lifetime.total_seconds())
         jti = secrets.token_urlsafe(16)
@@ -67,9 +72,15 @@ class TokenService:
             "type": ACCESS_TOKEN_TYPE,
             "role": role,
             "ver": token_version,
+            "sid": session_id,
         }
         token = jwt.encode(claims, self._secret_key, algorithm=self.algorithm)
-        return IssuedToken(token=token, expires_in=expires_in, jti=jti)
+        return IssuedToken(
+            token=token,
+            expires_in=expires_in,
+            jti=jti,
+            expires_at=datetime.fromtimestamp(issued_at + expires_in, UTC),
+        )
 
     def verify_access_token(self, token: str) -> AccessTokenClaims:
         """The token's claims, or InvalidTokenError for anything that is not a valid token."""
@@ -101,7 +112,7 @@ class TokenService:
         if any(name not in claims for name in REQUIRED_CLAIMS):
             raise InvalidTokenError()
         now = self.clock.now().timestamp()
-        subject, version = claims["sub"], claims["ver"]
+        subject, version, session_id = claims["sub"], claims["ver"], claims["sid"]
         valid = (
             claims["type"] == ACCESS_TOKEN_TYPE
             and isinstance(subject, str)
@@ -109,7 +120,8 @@ class TokenService:
             and subject.isdigit()
             and len(subject) <= 19
             and int(subject) <= MAX_DATABASE_INTEGER
-            and isinstance(version, int)
+            and type(version) is int  # bool is an int subclass: refuse true/false
+            and type(session_id) is int
             and isinstance(claims["role"], str)
             and isinstance(claims["jti"], str)
             and isinstance(claims["exp"], int)
@@ -122,6 +134,7 @@ class TokenService:
             user_id=int(subject),
             role=claims["role"],
             token_version=version,
+            session_id=session_id,
             jti=claims["jti"],
-            expires_at=claims["exp"],
+            expires_at=datetime.fromtimestamp(claims["exp"], UTC),
         )

@@ -11,10 +11,12 @@ from typing import Self
 from sqlalchemy.orm import Session
 
 from F_RepositoryPackage.login_repository import SqlAlchemyUserRepository, UserRepository
+from F_RepositoryPackage.session_repository import SessionRepository, SqlAlchemySessionRepository
 
 
 class AbstractUnitOfWork(abc.ABC):
     users: UserRepository
+    sessions: SessionRepository
 
     def __enter__(self) -> Self:
         return self
@@ -51,6 +53,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
             raise ValueError("the session factory returned nothing")
         self.session = session
         self.users = SqlAlchemyUserRepository(self.session)
+        self.sessions = SqlAlchemySessionRepository(self.session)
 
     def __exit__(
         self,

@@ -7,6 +7,7 @@ import abc
 
 from C_SchemaPackage.request import RegisterRequest, UpdateSelfRequest
 from C_SchemaPackage.response import TokenOut, UserOut
+from E_SecurityPackage.access_context import ClientInfo
 
 
 class AuthServiceInterface(abc.ABC):
@@ -15,16 +16,13 @@ class AuthServiceInterface(abc.ABC):
         """Create a `user` account. Raises WEAK_PASSWORD, USERNAME_TAKEN, EMAIL_TAKEN."""
 
     @abc.abstractmethod
-    def login(self, sign_in_name: str, password: str) -> TokenOut:
-        """Issue tokens. Raises INVALID_CREDENTIALS, or ACCOUNT_DISABLED after a right password."""
+    def login(self, sign_in_name: str, password: str, client: ClientInfo) -> TokenOut:
+        """Open a session and issue its tokens. Raises INVALID_CREDENTIALS, or ACCOUNT_DISABLED
+        after a right password."""
 
     @abc.abstractmethod
     def verify_credentials(self, sign_in_name: str, password: str) -> UserOut:
         """The account these credentials open, with the same failures as `login`."""
-
-    @abc.abstractmethod
-    def authenticate_access_token(self, token: str) -> UserOut:
-        """The active account an access token belongs to. Raises INVALID_TOKEN."""
 
     @abc.abstractmethod
     def update_self(self, user_id: int, request: UpdateSelfRequest) -> UserOut:

@@ -11,6 +11,7 @@ from D_CustomExceptionPackage.errors import LastAdminError
 from E_SecurityPackage.password_hashing import PasswordHasher
 from E_SecurityPackage.password_policy import PasswordPolicy
 from F_RepositoryPackage.login_repository import UserRepository
+from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
 
 
 def to_user_out(user: User) -> UserOut:
@@ -52,6 +53,8 @@ def ensure_another_active_admin(users: UserRepository, user: User) -> None:
         raise LastAdminError()
 
 
-def end_all_tokens(user: User) -> None:
-    """Every access token carries the version it was issued under; bumping it ends them all."""
+def end_all_tokens(uow: AbstractUnitOfWork, user: User, now: datetime) -> None:
+    """End every access token (they carry the version they were issued under, so bumping it
+    ends them all) and every session, so no refresh token can mint new ones."""
     user.token_version += 1
+    uow.sessions.end_all_of_user(user.id, now)

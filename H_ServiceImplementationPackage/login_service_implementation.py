@@ -12,16 +12,16 @@ from D_CustomExceptionPackage.errors import (
     CurrentPasswordRequiredError,
     InvalidCredentialsError,
     InvalidCurrentPasswordError,
-    InvalidTokenError,
     NothingToChangeError,
     UserNotFoundError,
 )
+from E_SecurityPackage.access_context import ClientInfo
 from E_SecurityPackage.clock import Clock
-from E_SecurityPackage.login_auth_jwt import TokenService
 from E_SecurityPackage.password_hashing import PasswordHasher
 from E_SecurityPackage.password_policy import PasswordPolicy
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
 from G_ServiceFunctionPackage.login_service_function import AuthServiceInterface
+from G_ServiceFunctionPackage.session_service_function import SessionServiceInterface
 from H_ServiceImplementationPackage.account_rules import (
     end_all_tokens,
     ensure_another_active_admin,
@@ -45,13 +45,13 @@ class AuthService(AuthServiceInterface):
         uow: AbstractUnitOfWork,
         hasher: PasswordHasher,
         policy: PasswordPolicy,
-        tokens: TokenService,
+        sessions: SessionServiceInterface,
         clock: Clock,
     ) -> None:
         self.uow = uow
         self.hasher = hasher
         self.policy = policy
-        self.tokens = tokens
+        self.sessions = sessions
         self.clock = clock
 
     def register(self, request: RegisterRequest) -> UserOut:
@@ -61,12 +61,9 @@ class AuthService(AuthServiceInterface):
             self.uow.commit()
             return to_user_out(user)
 
-    def login(self, sign_in_name: str, password: str) -> TokenOut:
+    def login(self, sign_in_name: str, password: str, client: ClientInfo) -> TokenOut:
         credentials = self._authenticate(sign_in_name, password)
-        issued = self.tokens.issue_access_token(
-            credentials.user.id, credentials.user.role, credentials.token_version
-        )
-        return TokenOut(access_token=issued.token, expires_in=issued.expires_in)
+        return self.sessions.start(credentials.user, credentials.token_version, client)
 
     def verify_credentials(self, sign_in_name: str, password: str) -> UserOut:
         return self._authenticate(sign_in_name, password).user
@@ -107,14 +104,6 @@ class AuthService(AuthServiceInterface):
             self.uow.users.save(user)
             self.uow.commit()
 
-    def authenticate_access_token(self, token: str) -> UserOut:
-        claims = self.tokens.verify_access_token(token)
-        with self.uow:
-            user = self.uow.users.get(claims.user_id)
-            if user is None or not user.is_active or user.token_version != claims.token_version:
-                raise InvalidTokenError()
-            return to_user_out(user)
-
     def update_self(self, user_id: int, request: UpdateSelfRequest) -> UserOut:
         changes = request.provided_changes()
         current_password = changes.pop("current_password", None)
@@ -136,10 +125,11 @@ class AuthService(AuthServiceInterface):
                 self._check_current_password(user, current_password)
             for field, value in changes.items():
                 setattr(user, field, value)
+            now = self.clock.now()
             if new_password is not None:
                 user.hashed_password = self.hasher.hash(new_password)
-                end_all_tokens(user)
-            user.updated_at = self.clock.now()
+                end_all_tokens(self.uow, user, now)
+            user.updated_at = now
             self.uow.users.save(user)
             self.uow.commit()
             return to_user_out(user)

@@ -64,11 +64,12 @@ class UserAdminService(UserAdminServiceInterface):
             disables = changes.get("is_active") is False and user.is_active
             if (role_changes or disables) and is_active_admin(user):
                 ensure_another_active_admin(self.uow.users, user)
+            now = self.clock.now()
             for field, value in changes.items():
                 setattr(user, field, value)
             if role_changes or disables:
-                end_all_tokens(user)
-            user.updated_at = self.clock.now()
+                end_all_tokens(self.uow, user, now)
+            user.updated_at = now
             self.uow.users.save(user)
             self.uow.commit()
             return to_user_out(user)

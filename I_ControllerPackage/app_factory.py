@@ -16,6 +16,7 @@ from A_DatabasePackage.settings import Settings, get_settings
 from C_SchemaPackage.request import RegisterRequest
 from D_CustomExceptionPackage.login_custom_exception_handling import register_exception_handlers
 from E_SecurityPackage.clock import Clock
+from E_SecurityPackage.token_denylist import redis_client_from_url
 from F_RepositoryPackage.unit_of_work import SqlAlchemyUnitOfWork
 from H_ServiceImplementationPackage.user_admin_service_implementation import UserAdminService
 from I_ControllerPackage import (
@@ -23,6 +24,7 @@ from I_ControllerPackage import (
     auth_routes,
     docs_routes,
     health_routes,
+    session_routes,
     user_admin_routes,
 )
 from I_ControllerPackage.dependencies import SecurityComponents, build_security_components
@@ -73,10 +75,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     bootstrap_admin_request(settings)  # invalid BOOTSTRAP_ADMIN_* values stop start-up here
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(running_app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(prepare_database, settings, database, security)
         yield
         database.dispose()
+        if running_app.state.redis is not None:
+            running_app.state.redis.close()
 
     app = FastAPI(
         title="Auth service",
@@ -90,6 +94,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.settings = settings
     app.state.database = database
     app.state.security = security
+    app.state.redis = redis_client_from_url(settings.REDIS_URL) if settings.REDIS_URL else None
 
     register_exception_handlers(app)
     app.add_middleware(RequestGuardMiddleware, form_paths=("/login",))
@@ -106,6 +111,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     app.include_router(health_routes.router)
     app.include_router(auth_routes.router)
+    app.include_router(session_routes.router)
     app.include_router(account_routes.router)
     app.include_router(user_admin_routes.router)
     docs_routes.install_local_docs(app)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Response, status
 
 from C_SchemaPackage.request import LoginRequest, RegisterRequest
 from C_SchemaPackage.response import TokenOut, UserOut
-from I_ControllerPackage.dependencies import AuthServiceDep
+from I_ControllerPackage.dependencies import AuthServiceDep, ClientInfoDep
 from I_ControllerPackage.login_body import LOGIN_OPENAPI_BODY, read_login_body
 from I_ControllerPackage.openapi_responses import error_responses
 
@@ -39,10 +39,11 @@ def login(
     credentials: Annotated[LoginRequest, Depends(read_login_body)],
     response: Response,
     service: AuthServiceDep,
+    client: ClientInfoDep,
 ) -> TokenOut:
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
-    return service.login(credentials.username, credentials.password)
+    return service.login(credentials.username, credentials.password, client)
 
 
 @router.post(

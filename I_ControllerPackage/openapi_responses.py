@@ -7,14 +7,17 @@ from typing import Any
 from C_SchemaPackage.response import ErrorOut, ValidationErrorOut
 
 ERROR_DESCRIPTIONS: dict[int, str] = {
-    401: "NOT_AUTHENTICATED, INVALID_TOKEN or INVALID_CREDENTIALS",
+    401: (
+        "NOT_AUTHENTICATED, INVALID_TOKEN, INVALID_CREDENTIALS, INVALID_REFRESH_TOKEN or "
+        "REFRESH_TOKEN_REUSED"
+    ),
     403: "FORBIDDEN, ACCOUNT_DISABLED or INVALID_CURRENT_PASSWORD",
-    404: "USER_NOT_FOUND",
+    404: "USER_NOT_FOUND or SESSION_NOT_FOUND",
     409: "USERNAME_TAKEN, EMAIL_TAKEN or LAST_ADMIN",
     413: "PAYLOAD_TOO_LARGE: the body is over 16 KiB",
     415: "UNSUPPORTED_MEDIA_TYPE: the body is not JSON",
     422: "VALIDATION_ERROR (a list of problems) or WEAK_PASSWORD",
-    503: "SERVICE_UNAVAILABLE: the database is unreachable",
+    503: "SERVICE_UNAVAILABLE: the database or Redis is unreachable",
 }
 
 

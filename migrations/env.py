@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy import Connection, create_engine, pool
 
 from A_DatabasePackage.settings import get_settings
+from B_EntityPackage import session_entities  # noqa: F401  (registers the session tables)
 from B_EntityPackage.login_entity_master import Base
 
 config = context.config

@@ -1,8 +1,10 @@
-"""Fixtures: every database test runs on SQLite and on the real PostgreSQL.
+"""Fixtures: every database test runs on SQLite, on the real PostgreSQL, and on PostgreSQL with
+the real Redis holding the ended access tokens.
 
 PostgreSQL comes from TEST_DATABASE_URL (default: the local server, database `test`); the suite
-creates its own throw-away database there, so parallel runs never share tables. Under CI=true an
-unreachable PostgreSQL fails the run instead of skipping.
+creates its own throw-away database there, so parallel runs never share tables. Redis comes
+from TEST_REDIS_URL (default: the local server, database 0; keys are random, nothing is
+flushed). Under CI=true an unreachable PostgreSQL or Redis fails the run instead of skipping.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
@@ -27,7 +30,8 @@ from I_ControllerPackage.app_factory import create_app
 from tests.support import FakeClock, in_ci, make_settings
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
-BACKENDS = ("sqlite", "postgresql")
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+BACKENDS = ("sqlite", "postgresql", "postgresql+redis")
 
 
 def _postgres_admin_url() -> URL:
@@ -54,6 +58,23 @@ def postgres_url() -> Iterator[str]:
     with engine.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The local Redis; checked once per session."""
+    url = os.environ.get("TEST_REDIS_URL", DEFAULT_REDIS_URL)
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        message = f"Redis is not reachable at {url}: {error}"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    finally:
+        client.close()
+    return url
 
 
 @pytest.fixture(scope="session")
@@ -95,13 +116,22 @@ def database_url(backend: str, request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
+def backend_redis_url(backend: str, request: pytest.FixtureRequest) -> str | None:
+    """REDIS_URL for the current backend: set only on the `postgresql+redis` one."""
+    if not backend.endswith("+redis"):
+        return None
+    url: str = request.getfixturevalue("redis_url")
+    return url
+
+
+@pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return make_settings(database_url)
+def settings(database_url: str, backend_redis_url: str | None) -> Settings:
+    return make_settings(database_url, REDIS_URL=backend_redis_url)
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@
 They follow the SQLAlchemy versions' contract: `add` assigns an id, username and email are
 unique ignoring case (USERNAME_TAKEN / EMAIL_TAKEN, and the unit of work is rolled back as the
 session rollback does), changes become visible to later units of work only after `commit`,
-and leaving the `with` block without a commit discards them.
+and leaving the `with` block without a commit discards them. The sessions' repository and the
+in-memory list of ended access tokens live in tests/fake_sessions.py.
 """
 
 from __future__ import annotations
@@ -15,14 +16,20 @@ from typing import Any
 
 from B_EntityPackage.login_entity_master import Role, User
 from D_CustomExceptionPackage.errors import EmailTakenError, UsernameTakenError
+from E_SecurityPackage.access_context import ClientInfo
 from E_SecurityPackage.login_auth_jwt import TokenService
 from E_SecurityPackage.password_hashing import PasswordHasher
 from E_SecurityPackage.password_policy import PasswordPolicy
 from F_RepositoryPackage.login_repository import UserRepository
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
 from H_ServiceImplementationPackage.login_service_implementation import AuthService
+from H_ServiceImplementationPackage.session_service_implementation import SessionService
 from H_ServiceImplementationPackage.user_admin_service_implementation import UserAdminService
+from tests.fake_sessions import FakeSessionRepository, InMemoryTokenDenylist
 from tests.support import TEST_SECRET_KEY, FakeClock
+
+CLIENT = ClientInfo(ip="203.0.113.7", user_agent="pytest-agent/1.0")
+REFRESH_LIFETIME = timedelta(days=7)
 
 COLUMNS = (
     "id",
@@ -118,6 +125,10 @@ class FakeUserRepository(UserRepository):
     def delete(self, user: User) -> None:
         self._deleted.add(user.id)
 
+    def pending_deletions(self) -> set[int]:
+        """The users this unit of work deletes (for the sessions' ON DELETE CASCADE)."""
+        return set(self._deleted)
+
     # --- transaction ends -------------------------------------------------------------------
 
     def commit(self) -> None:
@@ -147,15 +158,19 @@ class FakeUserRepository(UserRepository):
 class FakeUnitOfWork(AbstractUnitOfWork):
     def __init__(self, users: FakeUserRepository | None = None) -> None:
         self.users: FakeUserRepository = users or FakeUserRepository()
+        self.sessions: FakeSessionRepository = FakeSessionRepository(self.users)
         self.committed = 0
         self.rolled_back = 0
 
     def commit(self) -> None:
+        self.sessions.delete_sessions_of_users(self.users.pending_deletions())
         self.users.commit()
+        self.sessions.commit()
         self.committed += 1
 
     def rollback(self) -> None:
         self.users.rollback()
+        self.sessions.rollback()
         self.rolled_back += 1
 
 
@@ -181,13 +196,15 @@ class CountingHasher(PasswordHasher):
 
 @dataclass
 class ServiceKit:
-    """Both services over one in-memory store, with a counting hasher and a fake clock."""
+    """The three services over one in-memory store, with a counting hasher and a fake clock."""
 
     uow: FakeUnitOfWork
     hasher: CountingHasher
     policy: PasswordPolicy
     clock: FakeClock
     tokens: TokenService
+    denylist: InMemoryTokenDenylist
+    sessions: SessionService
     auth: AuthService
     admin: UserAdminService
 
@@ -206,12 +223,16 @@ def service_kit(
     tokens = TokenService(
         TEST_SECRET_KEY, "HS256", "auth-service", "auth-service", timedelta(minutes=15), clock
     )
+    denylist = InMemoryTokenDenylist(clock)
+    sessions = SessionService(unit_of_work, tokens, denylist, clock, REFRESH_LIFETIME)
     return ServiceKit(
         uow=unit_of_work,
         hasher=counting_hasher,
         policy=policy,
         clock=clock,
         tokens=tokens,
-        auth=AuthService(unit_of_work, counting_hasher, policy, tokens, clock),
+        denylist=denylist,
+        sessions=sessions,
+        auth=AuthService(unit_of_work, counting_hasher, policy, sessions, clock),
         admin=UserAdminService(unit_of_work, counting_hasher, policy, clock),
     )

@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,8 +101,12 @@ class LiveServer:
         return self.process.returncode
 
 
-def spawn(env: Mapping[str, str], cwd: Path, log_path: Path, port: int) -> subprocess.Popen[bytes]:
+def spawn(
+    env: Mapping[str, str], cwd: Path, log_path: Path, port: int, args: Sequence[str] = ()
+) -> subprocess.Popen[bytes]:
+    """`args` are extra uvicorn options, such as `--workers 2`."""
     command = [sys.executable, "-m", "uvicorn", APP, "--host", "127.0.0.1", "--port", str(port)]
+    command.extend(args)
     with log_path.open("ab") as out, log_path.with_suffix(".stderr").open("ab") as err:
         return subprocess.Popen(command, cwd=cwd, env=dict(env), stdout=out, stderr=err)
 
@@ -125,7 +129,13 @@ def _wait_healthy(server: LiveServer, deadline: float) -> None:
     raise ServerStartError(f"/healthz did not answer in time:\n{server.output()}")
 
 
-def start_server(env: Mapping[str, str], cwd: Path, log_dir: Path, attempts: int = 3) -> LiveServer:
+def start_server(
+    env: Mapping[str, str],
+    cwd: Path,
+    log_dir: Path,
+    attempts: int = 3,
+    args: Sequence[str] = (),
+) -> LiveServer:
     """Start uvicorn on a free port and return once /healthz answers 200.
 
     The port is chosen before uvicorn binds it, so another process may take it in between;
@@ -135,7 +145,7 @@ def start_server(env: Mapping[str, str], cwd: Path, log_dir: Path, attempts: int
     for attempt in range(attempts):
         port = free_port()
         log_path = log_dir / f"uvicorn-{port}-{attempt}.log"
-        server = LiveServer(spawn(env, cwd, log_path, port), port, log_path)
+        server = LiveServer(spawn(env, cwd, log_path, port, args), port, log_path)
         try:
             _wait_healthy(server, time.monotonic() + START_TIMEOUT_SECONDS)
         except ServerStartError:
@@ -147,8 +157,10 @@ def start_server(env: Mapping[str, str], cwd: Path, log_dir: Path, attempts: int
 
 
 @contextmanager
-def live_server(env: Mapping[str, str], cwd: Path, log_dir: Path) -> Iterator[LiveServer]:
-    server = start_server(env, cwd, log_dir)
+def live_server(
+    env: Mapping[str, str], cwd: Path, log_dir: Path, args: Sequence[str] = ()
+) -> Iterator[LiveServer]:
+    server = start_server(env, cwd, log_dir, args=args)
     try:
         yield server
     finally:

@@ -16,7 +16,7 @@ from H_ServiceImplementationPackage.user_admin_service_implementation import Use
 from I_ControllerPackage.dependencies import SecurityComponents
 from tests.support import OTHER_STRONG_PASSWORD, STRONG_PASSWORD, bearer, login, register
 
-TOKEN_KEYS = {"access_token", "token_type", "expires_in"}
+TOKEN_KEYS = {"access_token", "token_type", "expires_in", "refresh_token", "refresh_expires_in"}
 ADMIN_PASSWORD = "admin pass phrase for tests"
 
 
@@ -53,6 +53,10 @@ def assert_token_response(response: httpx.Response) -> None:
     assert body["access_token"].count(".") == 2
     assert body["token_type"] == "bearer"
     assert body["expires_in"] == 900
+    assert isinstance(body["refresh_token"], str)
+    assert len(body["refresh_token"]) >= 43  # at least 256 random bits, base64url
+    assert body["refresh_token"] != body["access_token"]
+    assert body["refresh_expires_in"] == 7 * 24 * 60 * 60
     assert response.headers["Cache-Control"] == "no-store"
 
 

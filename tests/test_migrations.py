@@ -31,6 +31,14 @@ from tests.support import TEST_SECRET_KEY, make_settings
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 SETTING_KEYS = (*Settings.model_fields, "DATABASE_URL", "AUTO_MIGRATE")
+HEAD_TABLES = {
+    "users",
+    "auth_sessions",
+    "refresh_tokens",
+    "session_access_tokens",
+    "revoked_access_tokens",
+    "alembic_version",
+}
 
 
 def head_revision() -> str:
@@ -125,13 +133,21 @@ def test_alembic_upgrade_head_by_hand(fresh_url: str) -> None:
     assert table_names(fresh_url) == set()
     result = run_alembic(fresh_url, "upgrade", "head")
     assert result.returncode == 0, result.stderr
-    assert table_names(fresh_url) == {"users", "alembic_version"}
+    assert table_names(fresh_url) == HEAD_TABLES
     assert alembic_versions(fresh_url) == [head_revision()]
     assert_case_insensitive_unique_indexes(fresh_url)
     # again: nothing to do, still fine
     again = run_alembic(fresh_url, "upgrade", "head")
     assert again.returncode == 0, again.stderr
     assert alembic_versions(fresh_url) == [head_revision()]
+    # one step back removes only the session tables, and forward again restores them
+    back = run_alembic(fresh_url, "downgrade", "0001_create_users")
+    assert back.returncode == 0, back.stderr
+    assert table_names(fresh_url) == {"users", "alembic_version"}
+    assert alembic_versions(fresh_url) == ["0001_create_users"]
+    forward = run_alembic(fresh_url, "upgrade", "head")
+    assert forward.returncode == 0, forward.stderr
+    assert table_names(fresh_url) == HEAD_TABLES
     # and the way back works too
     down = run_alembic(fresh_url, "downgrade", "base")
     assert down.returncode == 0, down.stderr
@@ -167,7 +183,7 @@ def test_concurrent_upgrades_do_not_fail(fresh_url: str) -> None:
     assert errors == []
     assert sorted(finished) == list(range(workers))
     assert alembic_versions(fresh_url) == [head_revision()]
-    assert table_names(fresh_url) == {"users", "alembic_version"}
+    assert table_names(fresh_url) == HEAD_TABLES
 
 
 def test_startup_migrates_by_default(fresh_url: str) -> None:

@@ -22,8 +22,10 @@ from D_CustomExceptionPackage.errors import EmailTakenError, UsernameTakenError
 from E_SecurityPackage.login_auth_jwt import TokenService
 from E_SecurityPackage.password_hashing import PasswordHasher
 from E_SecurityPackage.password_policy import PasswordPolicy
+from F_RepositoryPackage.token_denylist_repository import SqlAlchemyTokenDenylist
 from F_RepositoryPackage.unit_of_work import SqlAlchemyUnitOfWork
 from H_ServiceImplementationPackage.login_service_implementation import AuthService
+from H_ServiceImplementationPackage.session_service_implementation import SessionService
 from tests.support import STRONG_PASSWORD, TEST_SECRET_KEY, FakeClock
 
 THREADS = 8
@@ -49,13 +51,11 @@ def auth_service(database: Database) -> AuthService:
     tokens = TokenService(
         TEST_SECRET_KEY, "HS256", "auth-service", "auth-service", timedelta(minutes=15), clock
     )
-    return AuthService(
-        SqlAlchemyUnitOfWork(session_factory=database.session),
-        PasswordHasher(1024, 1, 1),
-        PasswordPolicy(12),
-        tokens,
-        clock,
+    uow = SqlAlchemyUnitOfWork(session_factory=database.session)
+    sessions = SessionService(
+        uow, tokens, SqlAlchemyTokenDenylist(uow.session, clock), clock, timedelta(days=7)
     )
+    return AuthService(uow, PasswordHasher(1024, 1, 1), PasswordPolicy(12), sessions, clock)
 
 
 def race(database: Database, requests: list[RegisterRequest]) -> list[UserOut | BaseException]:

@@ -18,7 +18,7 @@ from D_CustomExceptionPackage.errors import (
     UsernameTakenError,
     WeakPasswordError,
 )
-from tests.fakes import CountingHasher, ServiceKit, service_kit
+from tests.fakes import CLIENT, CountingHasher, ServiceKit, service_kit
 from tests.support import OTHER_STRONG_PASSWORD, STRONG_PASSWORD
 
 
@@ -96,23 +96,26 @@ def test_weak_password_is_refused_before_hashing_or_storing(
 )
 def test_login_issues_a_token_for_username_or_email(kit: ServiceKit, sign_in_name: str) -> None:
     user = registered(kit)
-    token = kit.auth.login(sign_in_name, STRONG_PASSWORD)
+    token = kit.auth.login(sign_in_name, STRONG_PASSWORD, CLIENT)
     assert token.token_type == "bearer"
     assert token.expires_in == 15 * 60
+    assert token.refresh_expires_in == 7 * 24 * 60 * 60
     claims = kit.tokens.verify_access_token(token.access_token)
     assert (claims.user_id, claims.role, claims.token_version) == (user.id, "user", 0)
+    [session] = kit.uow.sessions.stored_sessions_of(user.id)
+    assert claims.session_id == session["id"]
     assert kit.hasher.calls == ["verify"]
-    assert kit.auth.authenticate_access_token(token.access_token) == user
+    assert kit.sessions.authenticate_access_token(token.access_token).user == user
 
 
 def test_unknown_user_and_wrong_password_cost_one_hash_each(kit: ServiceKit) -> None:
     registered(kit)
     with pytest.raises(InvalidCredentialsError) as unknown:
-        kit.auth.login("nobody", STRONG_PASSWORD)
+        kit.auth.login("nobody", STRONG_PASSWORD, CLIENT)
     assert kit.hasher.calls == ["verify_unknown_user"]
     kit.hasher.calls.clear()
     with pytest.raises(InvalidCredentialsError) as wrong:
-        kit.auth.login("alice", OTHER_STRONG_PASSWORD)
+        kit.auth.login("alice", OTHER_STRONG_PASSWORD, CLIENT)
     assert kit.hasher.calls == ["verify"]
     assert unknown.value.detail == wrong.value.detail
     assert unknown.value.code == wrong.value.code == "INVALID_CREDENTIALS"
@@ -132,9 +135,9 @@ def test_disabled_account_is_revealed_only_to_the_right_password(kit: ServiceKit
     user = registered(kit)
     kit.admin.update_user(user.id, AdminUpdateRequest(is_active=False))
     with pytest.raises(InvalidCredentialsError):
-        kit.auth.login("alice", OTHER_STRONG_PASSWORD)
+        kit.auth.login("alice", OTHER_STRONG_PASSWORD, CLIENT)
     with pytest.raises(AccountDisabledError):
-        kit.auth.login("alice", STRONG_PASSWORD)
+        kit.auth.login("alice", STRONG_PASSWORD, CLIENT)
     with pytest.raises(AccountDisabledError):
         kit.auth.verify_credentials("alice", STRONG_PASSWORD)
 
@@ -145,49 +148,55 @@ def test_login_rehashes_when_parameters_changed() -> None:
     old_hash = old.users.stored(user.id)["hashed_password"]
     new = service_kit(CountingHasher(memory_kib=2048, time_cost=2), uow=old.uow)
     commits = new.uow.committed
-    new.auth.login("alice", STRONG_PASSWORD)
+    new.auth.login("alice", STRONG_PASSWORD, CLIENT)
     new_hash = new.users.stored(user.id)["hashed_password"]
     assert new_hash != old_hash
     assert new_hash.startswith("$argon2id$v=19$m=2048,t=2,p=1$")
-    assert new.uow.committed == commits + 1
-    new.auth.login("alice", STRONG_PASSWORD)
+    # one commit for the new hash, one for the session the sign-in opened
+    assert new.uow.committed == commits + 2
+    new.auth.login("alice", STRONG_PASSWORD, CLIENT)
     assert new.users.stored(user.id)["hashed_password"] == new_hash
-    assert new.uow.committed == commits + 1
+    assert new.uow.committed == commits + 3
+    assert len(new.uow.sessions.stored_sessions_of(user.id)) == 2
 
 
 def test_login_with_same_parameters_does_not_write(kit: ServiceKit) -> None:
     user = registered(kit)
-    stored = kit.users.stored(user.id)["hashed_password"]
-    kit.auth.login("alice", STRONG_PASSWORD)
-    assert kit.users.stored(user.id)["hashed_password"] == stored
-    assert kit.uow.committed == 1
+    before = kit.users.stored(user.id)
+    kit.auth.login("alice", STRONG_PASSWORD, CLIENT)
+    assert kit.users.stored(user.id) == before
+    # the only commit after the registration is the session's
+    assert kit.uow.committed == 2
+    assert len(kit.uow.sessions.stored_sessions_of(user.id)) == 1
 
 
 def test_token_rejected_after_token_version_bump(kit: ServiceKit) -> None:
     user = registered(kit)
-    token = kit.auth.login("alice", STRONG_PASSWORD).access_token
-    assert kit.auth.authenticate_access_token(token).id == user.id
+    token = kit.auth.login("alice", STRONG_PASSWORD, CLIENT).access_token
+    assert kit.sessions.authenticate_access_token(token).user.id == user.id
     row = kit.users.rows[user.id]
     row["token_version"] += 1
     with pytest.raises(InvalidTokenError):
-        kit.auth.authenticate_access_token(token)
-    fresh = kit.auth.login("alice", STRONG_PASSWORD).access_token
-    assert kit.auth.authenticate_access_token(fresh).id == user.id
+        kit.sessions.authenticate_access_token(token)
+    fresh = kit.auth.login("alice", STRONG_PASSWORD, CLIENT).access_token
+    assert kit.sessions.authenticate_access_token(fresh).user.id == user.id
 
 
 def test_token_rejected_for_deleted_and_disabled_users(kit: ServiceKit) -> None:
     alice = registered(kit)
     bob = registered(kit, "bob")
-    alice_token = kit.auth.login("alice", STRONG_PASSWORD).access_token
-    bob_token = kit.auth.login("bob", STRONG_PASSWORD).access_token
+    alice_token = kit.auth.login("alice", STRONG_PASSWORD, CLIENT).access_token
+    bob_token = kit.auth.login("bob", STRONG_PASSWORD, CLIENT).access_token
     kit.auth.delete_self(alice.id, STRONG_PASSWORD)
+    assert kit.uow.sessions.stored_sessions_of(alice.id) == []
+    assert len(kit.uow.sessions.stored_sessions_of(bob.id)) == 1
     with pytest.raises(InvalidTokenError):
-        kit.auth.authenticate_access_token(alice_token)
+        kit.sessions.authenticate_access_token(alice_token)
     kit.users.rows[bob.id]["is_active"] = False
     with pytest.raises(InvalidTokenError):
-        kit.auth.authenticate_access_token(bob_token)
+        kit.sessions.authenticate_access_token(bob_token)
     with pytest.raises(InvalidTokenError):
-        kit.auth.authenticate_access_token("not-a-token")
+        kit.sessions.authenticate_access_token("not-a-token")
 
 
 def test_update_self_needs_something_to_change(kit: ServiceKit) -> None:
@@ -246,17 +255,17 @@ def test_update_self_username_and_full_name_without_password(kit: ServiceKit) ->
 
 def test_new_password_ends_earlier_tokens(kit: ServiceKit) -> None:
     user = registered(kit)
-    token = kit.auth.login("alice", STRONG_PASSWORD).access_token
+    token = kit.auth.login("alice", STRONG_PASSWORD, CLIENT).access_token
     kit.auth.update_self(
         user.id,
         UpdateSelfRequest(new_password=OTHER_STRONG_PASSWORD, current_password=STRONG_PASSWORD),
     )
     with pytest.raises(InvalidTokenError):
-        kit.auth.authenticate_access_token(token)
+        kit.sessions.authenticate_access_token(token)
     with pytest.raises(InvalidCredentialsError):
-        kit.auth.login("alice", STRONG_PASSWORD)
-    fresh = kit.auth.login("alice", OTHER_STRONG_PASSWORD).access_token
-    assert kit.auth.authenticate_access_token(fresh).id == user.id
+        kit.auth.login("alice", STRONG_PASSWORD, CLIENT)
+    fresh = kit.auth.login("alice", OTHER_STRONG_PASSWORD, CLIENT).access_token
+    assert kit.sessions.authenticate_access_token(fresh).user.id == user.id
 
 
 def test_new_password_goes_through_the_policy(kit: ServiceKit) -> None:

@@ -15,7 +15,7 @@ from D_CustomExceptionPackage.errors import (
     UserNotFoundError,
     WeakPasswordError,
 )
-from tests.fakes import FakeUnitOfWork, ServiceKit, service_kit
+from tests.fakes import CLIENT, FakeUnitOfWork, ServiceKit, service_kit
 from tests.support import STRONG_PASSWORD
 
 
@@ -90,25 +90,25 @@ def test_update_user_refuses_to_demote_or_disable_the_last_active_admin(kit: Ser
 def test_update_user_demotes_when_another_admin_exists_and_ends_tokens(kit: ServiceKit) -> None:
     root = admin(kit)
     admin(kit, "root2")
-    token = kit.auth.login("root", STRONG_PASSWORD).access_token
+    token = kit.auth.login("root", STRONG_PASSWORD, CLIENT).access_token
     demoted = kit.admin.update_user(root.id, AdminUpdateRequest(role="user"))
     assert demoted.role == "user"
     assert kit.users.stored(root.id)["token_version"] == 1
     with pytest.raises(InvalidTokenError):
-        kit.auth.authenticate_access_token(token)
-    assert kit.auth.login("root", STRONG_PASSWORD).access_token
+        kit.sessions.authenticate_access_token(token)
+    assert kit.auth.login("root", STRONG_PASSWORD, CLIENT).access_token
 
 
 def test_update_user_profile_fields_keep_tokens(kit: ServiceKit) -> None:
     alice = user(kit)
-    token = kit.auth.login("alice", STRONG_PASSWORD).access_token
+    token = kit.auth.login("alice", STRONG_PASSWORD, CLIENT).access_token
     kit.clock.advance(seconds=30)
     updated = kit.admin.update_user(
         alice.id, AdminUpdateRequest(full_name="Alice L", email="alice2@example.com")
     )
     assert (updated.full_name, updated.email) == ("Alice L", "alice2@example.com")
     assert updated.updated_at > alice.updated_at
-    assert kit.auth.authenticate_access_token(token).email == "alice2@example.com"
+    assert kit.sessions.authenticate_access_token(token).user.email == "alice2@example.com"
     # same role again is no role change
     kit.admin.update_user(alice.id, AdminUpdateRequest(role="user"))
     assert kit.users.stored(alice.id)["token_version"] == 0
@@ -116,11 +116,11 @@ def test_update_user_profile_fields_keep_tokens(kit: ServiceKit) -> None:
 
 def test_disable_ends_tokens(kit: ServiceKit) -> None:
     alice = user(kit)
-    token = kit.auth.login("alice", STRONG_PASSWORD).access_token
+    token = kit.auth.login("alice", STRONG_PASSWORD, CLIENT).access_token
     disabled = kit.admin.update_user(alice.id, AdminUpdateRequest(is_active=False))
     assert disabled.is_active is False
     with pytest.raises(InvalidTokenError):
-        kit.auth.authenticate_access_token(token)
+        kit.sessions.authenticate_access_token(token)
 
 
 def test_update_user_errors(kit: ServiceKit) -> None:
@@ -166,7 +166,7 @@ def test_ensure_bootstrap_admin_creates_once(kit: ServiceKit) -> None:
     assert kit.admin.ensure_bootstrap_admin(request_for("another")) is None
     assert list(kit.users.rows) == [created.id]
     assert kit.uow.committed == 1
-    assert kit.auth.login("boot", STRONG_PASSWORD).access_token
+    assert kit.auth.login("boot", STRONG_PASSWORD, CLIENT).access_token
 
 
 def test_ensure_bootstrap_admin_when_the_name_is_taken_by_a_user(kit: ServiceKit) -> None:

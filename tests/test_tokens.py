@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from tests.support import TEST_SECRET_KEY, FakeClock
 
 ISSUER = "auth-service"
 AUDIENCE = "auth-service"
+ALL_CLAIMS = {"sub", "iat", "nbf", "exp", "jti", "iss", "aud", "type", "role", "ver", "sid"}
 
 
 @pytest.fixture
@@ -38,18 +39,20 @@ def b64(data: dict[str, Any]) -> str:
 
 
 def test_round_trip(service: TokenService) -> None:
-    issued = service.issue_access_token(42, "admin", 3)
+    issued = service.issue_access_token(42, "admin", 3, 17)
     assert issued.expires_in == 900
     claims = service.verify_access_token(issued.token)
     assert (claims.user_id, claims.role, claims.token_version) == (42, "admin", 3)
+    assert claims.session_id == 17
     assert claims.jti == issued.jti
-    assert claims.expires_at == claims_of(issued.token)["exp"]
+    expires_at = datetime.fromtimestamp(claims_of(issued.token)["exp"], UTC)
+    assert claims.expires_at == issued.expires_at == expires_at
 
 
 def test_every_claim_is_present(service: TokenService, clock: FakeClock) -> None:
-    issued = service.issue_access_token(7, "user", 0)
+    issued = service.issue_access_token(7, "user", 0, 9)
     claims = claims_of(issued.token)
-    assert set(claims) >= {"sub", "iat", "nbf", "exp", "jti", "iss", "aud", "type", "role"}
+    assert set(claims) == ALL_CLAIMS
     now = int(clock.now().timestamp())
     assert claims["sub"] == "7"
     assert abs(claims["iat"] - now) <= 1
@@ -59,25 +62,27 @@ def test_every_claim_is_present(service: TokenService, clock: FakeClock) -> None
     assert claims["aud"] == AUDIENCE
     assert claims["type"] == "access"
     assert claims["role"] == "user"
+    assert claims["ver"] == 0
+    assert claims["sid"] == 9
     assert claims["jti"] == issued.jti
     assert len(issued.jti) >= 16
     assert jwt.get_unverified_header(issued.token)["alg"] == "HS256"
 
 
 def test_jti_is_random(service: TokenService) -> None:
-    jtis = {service.issue_access_token(1, "user", 0).jti for _ in range(20)}
+    jtis = {service.issue_access_token(1, "user", 0, 9).jti for _ in range(20)}
     assert len(jtis) == 20
 
 
 def test_expiry_follows_the_clock(service: TokenService, clock: FakeClock) -> None:
-    token = service.issue_access_token(1, "user", 0).token
+    token = service.issue_access_token(1, "user", 0, 9).token
     clock.advance(minutes=14, seconds=58)
     assert service.verify_access_token(token).user_id == 1
     clock.advance(seconds=3)
     with pytest.raises(InvalidTokenError):
         service.verify_access_token(token)
     # a token issued at the clock's (advanced) time is valid at that time
-    fresh = service.issue_access_token(1, "user", 0).token
+    fresh = service.issue_access_token(1, "user", 0, 9).token
     assert service.verify_access_token(fresh).user_id == 1
 
 
@@ -86,7 +91,7 @@ def test_not_yet_valid(service: TokenService, clock: FakeClock) -> None:
         TEST_SECRET_KEY, "HS256", ISSUER, AUDIENCE, timedelta(minutes=15), FakeClock()
     )
     future.clock.advance(minutes=5)  # type: ignore[attr-defined]
-    token = future.issue_access_token(1, "user", 0).token
+    token = future.issue_access_token(1, "user", 0, 9).token
     with pytest.raises(InvalidTokenError):
         service.verify_access_token(token)
     clock.advance(minutes=5, seconds=1)
@@ -113,13 +118,13 @@ def test_other_issuer_audience_or_key_is_rejected(
         "clock": clock,
         **other,
     }
-    token = TokenService(**values).issue_access_token(1, "user", 0).token
+    token = TokenService(**values).issue_access_token(1, "user", 0, 9).token
     with pytest.raises(InvalidTokenError):
         service.verify_access_token(token)
 
 
 def test_algorithm_is_pinned(service: TokenService) -> None:
-    claims = claims_of(service.issue_access_token(1, "user", 0).token)
+    claims = claims_of(service.issue_access_token(1, "user", 0, 9).token)
     for algorithm in ("HS384", "HS512"):
         with pytest.raises(InvalidTokenError):
             service.verify_access_token(signed(claims, algorithm))
@@ -132,16 +137,20 @@ def test_algorithm_is_pinned(service: TokenService) -> None:
 
 def test_a_service_on_hs512_accepts_only_hs512(clock: FakeClock) -> None:
     hs512 = TokenService(TEST_SECRET_KEY, "HS512", ISSUER, AUDIENCE, timedelta(minutes=1), clock)
-    token = hs512.issue_access_token(5, "user", 0).token
+    token = hs512.issue_access_token(5, "user", 0, 9).token
     assert jwt.get_unverified_header(token)["alg"] == "HS512"
     assert hs512.verify_access_token(token).user_id == 5
     with pytest.raises(InvalidTokenError):
         hs512.verify_access_token(signed(claims_of(token), "HS256"))
 
 
+def test_sid_is_among_the_required_claims() -> None:
+    assert set(REQUIRED_CLAIMS) == ALL_CLAIMS
+
+
 @pytest.mark.parametrize("claim", REQUIRED_CLAIMS)
 def test_every_claim_is_required(service: TokenService, claim: str) -> None:
-    claims = claims_of(service.issue_access_token(1, "user", 0).token)
+    claims = claims_of(service.issue_access_token(1, "user", 0, 9).token)
     del claims[claim]
     with pytest.raises(InvalidTokenError):
         service.verify_access_token(signed(claims))
@@ -156,13 +165,16 @@ def test_every_claim_is_required(service: TokenService, claim: str) -> None:
         ("sub", "-1"),
         ("sub", "99999999999999999999"),
         ("ver", "0"),
+        ("sid", "9"),
+        ("sid", None),
+        ("sid", 9.5),
         ("role", 5),
     ],
 )
 def test_claims_of_the_wrong_shape_are_rejected(
     service: TokenService, claim: str, value: object
 ) -> None:
-    claims = claims_of(service.issue_access_token(1, "user", 0).token)
+    claims = claims_of(service.issue_access_token(1, "user", 0, 9).token)
     claims[claim] = value
     with pytest.raises(InvalidTokenError):
         service.verify_access_token(signed(claims))
@@ -175,7 +187,7 @@ def test_malformed_tokens_are_rejected(service: TokenService, token: str) -> Non
 
 
 def test_tampered_signature_is_rejected(service: TokenService) -> None:
-    token = service.issue_access_token(1, "user", 0).token
+    token = service.issue_access_token(1, "user", 0, 9).token
     header, payload, signature = token.split(".")
     tampered_payload = b64({**claims_of(token), "role": "admin"})
     with pytest.raises(InvalidTokenError):

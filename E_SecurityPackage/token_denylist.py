@@ -1,0 +1,82 @@
+"""Ended access tokens, remembered by `jti` until they would have expired.
+
+One interface, two stores: Redis when REDIS_URL is set (a key per token that expires with the
+token), else the database (see F_RepositoryPackage.token_denylist_repository). Either way every
+worker and every instance sees the same list. A Redis outage fails closed: SERVICE_UNAVAILABLE,
+never a token accepted because its check could not be made.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+import redis
+
+from D_CustomExceptionPackage.errors import ServiceUnavailableError
+from E_SecurityPackage.clock import Clock
+
+REDIS_KEY_PREFIX = "auth:denied-jti:"
+REDIS_TIMEOUT_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class DeniedToken:
+    jti: str
+    expires_at: datetime
+
+
+class TokenDenylist(abc.ABC):
+    @abc.abstractmethod
+    def deny(self, tokens: Iterable[DeniedToken]) -> None:
+        """Remember these tokens as ended until their expiry."""
+
+    @abc.abstractmethod
+    def is_denied(self, jti: str) -> bool: ...
+
+
+@contextmanager
+def redis_outage_is_unavailable() -> Iterator[None]:
+    try:
+        yield
+    except redis.RedisError as error:
+        raise ServiceUnavailableError(
+            "The token store is unavailable; try again shortly."
+        ) from error
+
+
+class RedisTokenDenylist(TokenDenylist):
+    def __init__(self, client: redis.Redis, clock: Clock) -> None:
+        self.client = client
+        self.clock = clock
+
+    def deny(self, tokens: Iterable[DeniedToken]) -> None:
+        now = self.clock.now()
+        pipeline = self.client.pipeline(transaction=False)
+        queued = 0
+        for token in tokens:
+            remaining = math.ceil((token.expires_at - now).total_seconds())
+            if remaining > 0:
+                pipeline.set(REDIS_KEY_PREFIX + token.jti, b"1", ex=remaining)
+                queued += 1
+        if queued:
+            with redis_outage_is_unavailable():
+                pipeline.execute()
+
+    def is_denied(self, jti: str) -> bool:
+        with redis_outage_is_unavailable():
+            return bool(self.client.exists(REDIS_KEY_PREFIX + jti))
+
+
+def redis_client_from_url(url: str) -> redis.Redis:
+    """A client with short timeouts, so an outage answers 503 quickly instead of hanging."""
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=REDIS_TIMEOUT_SECONDS,
+        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        health_check_interval=15,
+    )

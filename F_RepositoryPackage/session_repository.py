@@ -1,0 +1,148 @@
+"""Data access for sign-in sessions, their refresh tokens and the access tokens they issued."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, select, text, update
+from sqlalchemy.orm import Session
+
+from B_EntityPackage.session_entities import (
+    AuthSession,
+    RefreshToken,
+    RevokedAccessToken,
+    SessionAccessToken,
+)
+from E_SecurityPackage.token_denylist import DeniedToken
+
+PRUNE_LOCK_KEY = 7_240_113_002
+
+
+class SessionRepository(abc.ABC):
+    @abc.abstractmethod
+    def add(self, auth_session: AuthSession) -> AuthSession: ...
+
+    @abc.abstractmethod
+    def get(self, session_id: int) -> AuthSession | None: ...
+
+    @abc.abstractmethod
+    def active_of_user(self, user_id: int, now: datetime) -> Sequence[AuthSession]: ...
+
+    @abc.abstractmethod
+    def add_refresh_token(self, token: RefreshToken) -> None: ...
+
+    @abc.abstractmethod
+    def find_refresh_token(self, token_hash: str) -> RefreshToken | None: ...
+
+    @abc.abstractmethod
+    def spend_refresh_token(self, token_hash: str, now: datetime) -> bool:
+        """Mark an unspent, unexpired token spent in one conditional UPDATE. True for exactly
+        one caller when several race with the same token."""
+
+    @abc.abstractmethod
+    def record_access_token(self, session_id: int, jti: str, expires_at: datetime) -> None: ...
+
+    @abc.abstractmethod
+    def end(self, auth_session: AuthSession, now: datetime) -> list[DeniedToken]:
+        """End a session; returns its access tokens that have not yet expired."""
+
+    @abc.abstractmethod
+    def end_all_of_user(self, user_id: int, now: datetime) -> list[DeniedToken]: ...
+
+    @abc.abstractmethod
+    def prune_expired(self, now: datetime) -> bool:
+        """Delete expired sessions (with their tokens), expired access-token records and
+        expired ended-token entries. Returns False when another transaction is already
+        pruning (it is skipped rather than waited for)."""
+
+
+class SqlAlchemySessionRepository(SessionRepository):
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, auth_session: AuthSession) -> AuthSession:
+        self.session.add(auth_session)
+        self.session.flush()
+        return auth_session
+
+    def get(self, session_id: int) -> AuthSession | None:
+        return self.session.get(AuthSession, session_id)
+
+    def active_of_user(self, user_id: int, now: datetime) -> Sequence[AuthSession]:
+        statement = (
+            select(AuthSession)
+            .where(
+                AuthSession.user_id == user_id,
+                AuthSession.ended_at.is_(None),
+                AuthSession.expires_at > now,
+            )
+            .order_by(AuthSession.id)
+        )
+        return self.session.scalars(statement).all()
+
+    def add_refresh_token(self, token: RefreshToken) -> None:
+        self.session.add(token)
+        self.session.flush()
+
+    def find_refresh_token(self, token_hash: str) -> RefreshToken | None:
+        statement = select(RefreshToken).where(RefreshToken.token_hash == token_hash)
+        return self.session.scalars(statement).first()
+
+    def spend_refresh_token(self, token_hash: str, now: datetime) -> bool:
+        statement = (
+            update(RefreshToken)
+            .where(
+                RefreshToken.token_hash == token_hash,
+                RefreshToken.spent_at.is_(None),
+                RefreshToken.expires_at > now,
+            )
+            .values(spent_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        result = cast(CursorResult[Any], self.session.execute(statement))
+        return result.rowcount == 1
+
+    def record_access_token(self, session_id: int, jti: str, expires_at: datetime) -> None:
+        self.session.add(SessionAccessToken(jti=jti, session_id=session_id, expires_at=expires_at))
+        self.session.flush()
+
+    def end(self, auth_session: AuthSession, now: datetime) -> list[DeniedToken]:
+        return self._end([auth_session], now)
+
+    def end_all_of_user(self, user_id: int, now: datetime) -> list[DeniedToken]:
+        statement = select(AuthSession).where(
+            AuthSession.user_id == user_id, AuthSession.ended_at.is_(None)
+        )
+        return self._end(self.session.scalars(statement).all(), now)
+
+    def _end(self, sessions: Sequence[AuthSession], now: datetime) -> list[DeniedToken]:
+        ids = [auth_session.id for auth_session in sessions]
+        if not ids:
+            return []
+        for auth_session in sessions:
+            if auth_session.ended_at is None:
+                auth_session.ended_at = now
+        live = self.session.scalars(
+            select(SessionAccessToken).where(
+                SessionAccessToken.session_id.in_(ids), SessionAccessToken.expires_at > now
+            )
+        ).all()
+        self.session.flush()
+        return [DeniedToken(jti=token.jti, expires_at=token.expires_at) for token in live]
+
+    def prune_expired(self, now: datetime) -> bool:
+        # Two transactions deleting overlapping rows could deadlock on PostgreSQL; a
+        # transaction-scoped advisory try-lock lets one prune while the others skip.
+        if self.session.get_bind().dialect.name == "postgresql":
+            locked = self.session.scalar(
+                text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": PRUNE_LOCK_KEY}
+            )
+            if not locked:
+                return False
+        self.session.execute(delete(AuthSession).where(AuthSession.expires_at <= now))
+        self.session.execute(delete(SessionAccessToken).where(SessionAccessToken.expires_at <= now))
+        self.session.execute(delete(RevokedAccessToken).where(RevokedAccessToken.expires_at <= now))
+        return True

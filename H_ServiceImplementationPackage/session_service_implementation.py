@@ -1,0 +1,209 @@
+"""Sessions: token pairs, refresh-token rotation with reuse detection, logout.
+
+A session is one refresh-token family. Each refresh spends the presented token (a conditional
+UPDATE, so of two racing refreshes exactly one wins) and issues a new one in the same family.
+A spent token that comes back means it was copied: the whole session ends, its newest refresh
+token and its access tokens included (as Auth0 and Supabase Auth do).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+from typing import NoReturn
+
+from B_EntityPackage.session_entities import (
+    IP_MAX_LENGTH,
+    USER_AGENT_MAX_LENGTH,
+    AuthSession,
+    RefreshToken,
+)
+from C_SchemaPackage.response import SessionOut, TokenOut, UserOut
+from D_CustomExceptionPackage.errors import (
+    InvalidRefreshTokenError,
+    InvalidTokenError,
+    RefreshTokenReusedError,
+    SessionNotFoundError,
+)
+from E_SecurityPackage.access_context import ClientInfo, CurrentAccess
+from E_SecurityPackage.clock import Clock
+from E_SecurityPackage.login_auth_jwt import TokenService
+from E_SecurityPackage.token_denylist import DeniedToken, TokenDenylist
+from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
+from G_ServiceFunctionPackage.session_service_function import SessionServiceInterface
+from H_ServiceImplementationPackage.account_rules import end_all_tokens, to_user_out
+
+REFRESH_TOKEN_BYTES = 32  # 256 random bits
+
+
+def hash_refresh_token(token: str) -> str:
+    """Refresh tokens carry 256 random bits, so a plain SHA-256 is a safe stored form."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _clip(value: str | None, limit: int) -> str | None:
+    return value[:limit] if value else None
+
+
+class SessionService(SessionServiceInterface):
+    def __init__(
+        self,
+        uow: AbstractUnitOfWork,
+        tokens: TokenService,
+        denylist: TokenDenylist,
+        clock: Clock,
+        refresh_lifetime: timedelta,
+    ) -> None:
+        self.uow = uow
+        self.tokens = tokens
+        self.denylist = denylist
+        self.clock = clock
+        self.refresh_lifetime = refresh_lifetime
+
+    def start(self, user: UserOut, token_version: int, client: ClientInfo) -> TokenOut:
+        """Open a session; each sign-in also clears out expired session bookkeeping."""
+        now = self.clock.now()
+        with self.uow:
+            self.uow.sessions.prune_expired(now)
+            auth_session = self.uow.sessions.add(
+                AuthSession(
+                    user_id=user.id,
+                    created_at=now,
+                    last_used_at=now,
+                    expires_at=now + self.refresh_lifetime,
+                    user_agent=_clip(client.user_agent, USER_AGENT_MAX_LENGTH),
+                    ip=_clip(client.ip, IP_MAX_LENGTH),
+                )
+            )
+            pair = self._issue_pair(auth_session, user.id, user.role, token_version, now)
+            self.uow.commit()
+            return pair
+
+    def _issue_pair(
+        self, auth_session: AuthSession, user_id: int, role: str, token_version: int, now: datetime
+    ) -> TokenOut:
+        refresh_token = secrets.token_urlsafe(REFRESH_TOKEN_BYTES)
+        expires_at = now + self.refresh_lifetime
+        auth_session.expires_at = expires_at
+        auth_session.last_used_at = now
+        self.uow.sessions.add_refresh_token(
+            RefreshToken(
+                session_id=auth_session.id,
+                token_hash=hash_refresh_token(refresh_token),
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
+        access = self.tokens.issue_access_token(user_id, role, token_version, auth_session.id)
+        self.uow.sessions.record_access_token(auth_session.id, access.jti, access.expires_at)
+        return TokenOut(
+            access_token=access.token,
+            expires_in=access.expires_in,
+            refresh_token=refresh_token,
+            refresh_expires_in=int(self.refresh_lifetime.total_seconds()),
+        )
+
+    def authenticate_access_token(self, token: str) -> CurrentAccess:
+        claims = self.tokens.verify_access_token(token)
+        if self.denylist.is_denied(claims.jti):
+            raise InvalidTokenError()
+        with self.uow:
+            user = self.uow.users.get(claims.user_id)
+            if user is None or not user.is_active or user.token_version != claims.token_version:
+                raise InvalidTokenError()
+            return CurrentAccess(user=to_user_out(user), claims=claims)
+
+    def refresh(self, refresh_token: str, client: ClientInfo) -> TokenOut:
+        now = self.clock.now()
+        token_hash = hash_refresh_token(refresh_token)
+        with self.uow:
+            # The conditional UPDATE comes first, so it is the statement that takes the lock.
+            if not self.uow.sessions.spend_refresh_token(token_hash, now):
+                self._refuse_refresh(token_hash, now)
+            stored = self.uow.sessions.find_refresh_token(token_hash)
+            auth_session = self.uow.sessions.get(stored.session_id) if stored else None
+            user = self.uow.users.get(auth_session.user_id) if auth_session else None
+            if (
+                auth_session is None
+                or auth_session.ended_at is not None
+                or user is None
+                or not user.is_active
+            ):
+                raise InvalidRefreshTokenError()
+            pair = self._issue_pair(auth_session, user.id, user.role, user.token_version, now)
+            self.uow.commit()
+            return pair
+
+    def _refuse_refresh(self, token_hash: str, now: datetime) -> NoReturn:
+        """The token could not be spent: unknown, expired, or spent before (reuse)."""
+        stored = self.uow.sessions.find_refresh_token(token_hash)
+        if stored is None or stored.spent_at is None:
+            raise InvalidRefreshTokenError()
+        auth_session = self.uow.sessions.get(stored.session_id)
+        if auth_session is None or auth_session.ended_at is not None:
+            raise InvalidRefreshTokenError()
+        self._end_sessions(self.uow.sessions.end(auth_session, now))
+        self.uow.commit()
+        raise RefreshTokenReusedError()
+
+    def logout(self, access: CurrentAccess, refresh_token: str | None) -> None:
+        now = self.clock.now()
+        with self.uow:
+            ended = [DeniedToken(access.claims.jti, access.claims.expires_at)]
+            session_ids = {access.claims.session_id}
+            if refresh_token is not None:
+                stored = self.uow.sessions.find_refresh_token(hash_refresh_token(refresh_token))
+                if stored is not None:
+                    session_ids.add(stored.session_id)
+            for session_id in session_ids:
+                auth_session = self.uow.sessions.get(session_id)
+                if auth_session is not None and auth_session.user_id == access.user.id:
+                    ended.extend(self.uow.sessions.end(auth_session, now))
+            self._end_sessions(ended)
+            self.uow.commit()
+
+    def logout_all(self, user_id: int) -> None:
+        with self.uow:
+            user = self.uow.users.get(user_id)
+            if user is None:
+                raise InvalidTokenError()
+            end_all_tokens(self.uow, user, self.clock.now())
+            self.uow.users.save(user)
+            self.uow.commit()
+
+    def list_sessions(self, access: CurrentAccess) -> list[SessionOut]:
+        with self.uow:
+            return [
+                SessionOut(
+                    id=auth_session.id,
+                    created_at=auth_session.created_at,
+                    last_used_at=auth_session.last_used_at,
+                    expires_at=auth_session.expires_at,
+                    user_agent=auth_session.user_agent,
+                    ip=auth_session.ip,
+                    current=auth_session.id == access.claims.session_id,
+                )
+                for auth_session in self.uow.sessions.active_of_user(
+                    access.user.id, self.clock.now()
+                )
+            ]
+
+    def end_session(self, user_id: int, session_id: int) -> None:
+        now = self.clock.now()
+        with self.uow:
+            auth_session = self.uow.sessions.get(session_id)
+            if (
+                auth_session is None
+                or auth_session.user_id != user_id
+                or auth_session.ended_at is not None
+                or auth_session.expires_at <= now
+            ):
+                raise SessionNotFoundError()
+            self._end_sessions(self.uow.sessions.end(auth_session, now))
+            self.uow.commit()
+
+    def _end_sessions(self, access_tokens: list[DeniedToken]) -> None:
+        """Remember the ended access tokens; with Redis this happens before the commit, so a
+        Redis outage leaves everything as it was and answers 503."""
+        self.denylist.deny(access_tokens)
