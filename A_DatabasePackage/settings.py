@@ -61,12 +61,20 @@ class Settings(BaseSettings):
     CORS_ORIGINS: str = ""
     AUTO_MIGRATE: bool = True
 
+    METRICS_TOKEN: SecretStr | None = None
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
     @field_validator("SECRET_KEY")
     @classmethod
     def _secret_key_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < MIN_SECRET_KEY_LENGTH:
             raise ValueError(f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters")
         return value
+
+    @field_validator("LOG_LEVEL", mode="before")
+    @classmethod
+    def _log_level_upper_case(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _production_needs_secret_key(self) -> Settings:

@@ -81,3 +81,19 @@ class ValidationErrorOut(BaseModel):
             }
         }
     )
+
+
+class ReadyOut(BaseModel):
+    """200 of GET /readyz: each dependency checked, by name (`database`, `redis`)."""
+
+    status: Literal["ok"] = "ok"
+    checks: dict[str, Literal["ok", "unavailable"]]
+
+
+class NotReadyOut(BaseModel):
+    """503 of GET /readyz: the usual error body, plus the state of each dependency."""
+
+    detail: str
+    code: Literal["SERVICE_UNAVAILABLE"] = "SERVICE_UNAVAILABLE"
+    status: Literal["unavailable"] = "unavailable"
+    checks: dict[str, Literal["ok", "unavailable"]]

@@ -92,6 +92,11 @@ def status_for(error: ServiceError) -> int:
     return 400
 
 
+def remember_error_code(request: Request, code: str) -> None:
+    """Leave the code where the request middleware reads it for logs and metrics."""
+    request.state.error_code = code
+
+
 def error_response(
     status_code: int, detail: Any, code: str, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
@@ -118,6 +123,7 @@ def sanitize_validation_errors(errors: Any) -> list[dict[str, Any]]:
 async def handle_service_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, ServiceError):
         return await handle_unexpected_error(request, exc)
+    remember_error_code(request, exc.code)
     if isinstance(exc, RequestRejectedError):
         return error_response(status_for(exc), exc.as_error_list(), exc.code)
     return error_response(status_for(exc), exc.detail, exc.code)
@@ -126,6 +132,7 @@ async def handle_service_error(request: Request, exc: Exception) -> JSONResponse
 async def handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, RequestValidationError):
         return await handle_unexpected_error(request, exc)
+    remember_error_code(request, "VALIDATION_ERROR")
     return error_response(422, sanitize_validation_errors(exc.errors()), "VALIDATION_ERROR")
 
 
@@ -135,6 +142,7 @@ async def handle_http_exception(request: Request, exc: Exception) -> JSONRespons
     status = exc.status_code
     code = CODE_BY_HTTP_STATUS.get(status, HTTPStatus(status).phrase.upper().replace(" ", "_"))
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(status).phrase
+    remember_error_code(request, code)
     return error_response(status, detail, code, exc.headers)
 
 
@@ -147,12 +155,19 @@ async def handle_database_unavailable(request: Request, exc: Exception) -> JSONR
         return await handle_unexpected_error(request, exc)
     logger.warning("database unavailable: %s", type(exc).__name__)
     error = ServiceUnavailableError()
+    remember_error_code(request, error.code)
     return error_response(503, error.detail, error.code)
 
 
-async def handle_unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
-    logger.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
-    return error_response(500, "Internal server error.", "INTERNAL_ERROR")
+async def handle_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    # This runs outside the request middleware, so the request id is carried over here.
+    request_id = getattr(request.state, "request_id", None)
+    logger.error(
+        "unhandled error: %s", type(exc).__name__, exc_info=exc, extra={"request_id": request_id}
+    )
+    remember_error_code(request, "INTERNAL_ERROR")
+    headers = {"X-Request-ID": request_id} if isinstance(request_id, str) else None
+    return error_response(500, "Internal server error.", "INTERNAL_ERROR", headers)
 
 
 def register_exception_handlers(app: FastAPI) -> None:

@@ -7,6 +7,8 @@ import secrets
 from passlib.context import CryptContext
 from passlib.exc import UnknownHashError
 
+from J_ObservabilityPackage.metrics import time_password_hash
+
 
 class PasswordHasher:
     """Hashes and verifies passwords; reports when a stored hash needs re-hashing.
@@ -29,13 +31,15 @@ class PasswordHasher:
         self._dummy_hash = self._context.hash(secrets.token_urlsafe(32))
 
     def hash(self, password: str) -> str:
-        hashed: str = self._context.hash(password)
+        with time_password_hash("hash"):
+            hashed: str = self._context.hash(password)
         return hashed
 
     def verify(self, password: str, stored_hash: str) -> tuple[bool, str | None]:
         """(matches, replacement hash when the stored one used other parameters)."""
         try:
-            matches, replacement = self._context.verify_and_update(password, stored_hash)
+            with time_password_hash("verify"):
+                matches, replacement = self._context.verify_and_update(password, stored_hash)
         except (UnknownHashError, ValueError):
             self.verify_unknown_user(password)
             return False, None
@@ -43,4 +47,5 @@ class PasswordHasher:
 
     def verify_unknown_user(self, password: str) -> None:
         """Spend the same work as a real verification, for an account that does not exist."""
-        self._context.verify(password, self._dummy_hash)
+        with time_password_hash("verify"):
+            self._context.verify(password, self._dummy_hash)

@@ -24,11 +24,14 @@ from I_ControllerPackage import (
     auth_routes,
     docs_routes,
     health_routes,
+    metrics_routes,
     session_routes,
     user_admin_routes,
 )
 from I_ControllerPackage.dependencies import SecurityComponents, build_security_components
+from I_ControllerPackage.observability_middleware import ObservabilityMiddleware
 from I_ControllerPackage.request_guard import RequestGuardMiddleware
+from J_ObservabilityPackage.json_logging import configure_logging
 
 logger = logging.getLogger("auth_service")
 
@@ -70,6 +73,7 @@ def prepare_database(settings: Settings, database: Database, security: SecurityC
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging(settings.LOG_LEVEL)
     database = Database(settings.database_url)
     security = build_security_components(settings, clock)
     bootstrap_admin_request(settings)  # invalid BOOTSTRAP_ADMIN_* values stop start-up here
@@ -77,7 +81,16 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     @asynccontextmanager
     async def lifespan(running_app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(prepare_database, settings, database, security)
+        logger.info(
+            "service started",
+            extra={
+                "database": database.url.get_backend_name(),
+                "redis": settings.REDIS_URL is not None,
+                "app_env": settings.APP_ENV,
+            },
+        )
         yield
+        logger.info("service stopping")
         database.dispose()
         if running_app.state.redis is not None:
             running_app.state.redis.close()
@@ -108,8 +121,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             expose_headers=["Location"],
             max_age=600,
         )
+    # Outermost of ours: every request gets its id, log line and metrics, refused ones too.
+    app.add_middleware(ObservabilityMiddleware)
 
     app.include_router(health_routes.router)
+    app.include_router(metrics_routes.router)
     app.include_router(auth_routes.router)
     app.include_router(session_routes.router)
     app.include_router(account_routes.router)

@@ -1,10 +1,16 @@
-"""Liveness: answers while the process runs, without touching the database."""
+"""Probes: liveness (/healthz, no dependency touched) and readiness (/readyz)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from C_SchemaPackage.response import HealthOut
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from A_DatabasePackage.login_database_connection import Database, get_database
+from C_SchemaPackage.response import HealthOut, NotReadyOut, ReadyOut
+from D_CustomExceptionPackage.errors import ServiceUnavailableError
+from J_ObservabilityPackage.readiness import check_readiness
 
 router = APIRouter(tags=["health"])
 
@@ -12,3 +18,27 @@ router = APIRouter(tags=["health"])
 @router.get("/healthz", response_model=HealthOut, summary="Liveness probe")
 async def healthz() -> HealthOut:
     return HealthOut()
+
+
+@router.get(
+    "/readyz",
+    response_model=ReadyOut,
+    responses={
+        503: {
+            "model": NotReadyOut,
+            "description": "SERVICE_UNAVAILABLE: the database or Redis did not answer in time",
+        }
+    },
+    summary="Readiness probe: the database (and Redis, when configured) answer",
+)
+async def readyz(
+    request: Request, database: Annotated[Database, Depends(get_database)]
+) -> JSONResponse:
+    report = await check_readiness(database, request.app.state.redis)
+    if report.ready:
+        return JSONResponse(ReadyOut(checks=report.checks).model_dump())
+    code = ServiceUnavailableError.code
+    request.state.error_code = code
+    detail = f"Not ready: {' and '.join(report.failed)} unavailable."
+    body = NotReadyOut(detail=detail, code=code, checks=report.checks)
+    return JSONResponse(body.model_dump(), status_code=503)

@@ -1,0 +1,49 @@
+"""GET /metrics: the Prometheus text exposition, summed over every worker.
+
+Open by default, as Prometheus targets usually are on a private network. With METRICS_TOKEN
+set, a scrape must send `Authorization: Bearer <METRICS_TOKEN>` (compared in constant time);
+anything else answers 401 like the API's own routes.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import APIRouter, Request, Response
+
+from A_DatabasePackage.settings import Settings
+from C_SchemaPackage.response import ErrorOut
+from D_CustomExceptionPackage.errors import InvalidTokenError, NotAuthenticatedError
+from E_SecurityPackage.current_user import bearer_token_from_header
+from J_ObservabilityPackage.metrics import METRICS_CONTENT_TYPE, render_metrics
+
+router = APIRouter(tags=["health"])
+
+
+def require_metrics_token(request: Request) -> None:
+    settings: Settings = request.app.state.settings
+    if settings.METRICS_TOKEN is None:
+        return
+    authorization = request.headers.get("authorization")
+    if authorization is None:
+        raise NotAuthenticatedError(
+            "Not authenticated: send Authorization: Bearer <METRICS_TOKEN>."
+        )
+    presented = bearer_token_from_header(authorization).encode()
+    expected = settings.METRICS_TOKEN.get_secret_value().encode()
+    if not hmac.compare_digest(presented, expected):
+        raise InvalidTokenError("The metrics token is wrong.")
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/plain": {}}, "description": "Prometheus text format"},
+        401: {"model": ErrorOut, "description": "NOT_AUTHENTICATED or INVALID_TOKEN"},
+    },
+    summary="Prometheus metrics (needs METRICS_TOKEN as a bearer token when it is set)",
+)
+def metrics(request: Request) -> Response:
+    require_metrics_token(request)
+    return Response(render_metrics(), media_type=METRICS_CONTENT_TYPE)

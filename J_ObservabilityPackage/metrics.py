@@ -1,0 +1,149 @@
+"""The service's Prometheus metrics, and their text exposition for GET /metrics.
+
+Several worker processes (gunicorn, `uvicorn --workers`) each count their own requests; with
+PROMETHEUS_MULTIPROC_DIR set, prometheus-client keeps every process's figures in files in that
+directory and a scrape sums them, so any worker answers with the totals of all. The mode is
+chosen when prometheus-client is first imported, so the variable must be set before the
+workers start (deploy/gunicorn.conf.py does it). Without it, one process's own registry.
+
+Every label has a small fixed set of values (route templates, never raw paths), so the number
+of series stays bounded whatever clients send.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+    multiprocess,
+)
+
+MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+def multiprocess_directory() -> Path | None:
+    value = os.environ.get(MULTIPROCESS_DIR_VARIABLE)
+    return Path(value) if value else None
+
+
+MULTIPROCESS_DIRECTORY = multiprocess_directory()
+if MULTIPROCESS_DIRECTORY is not None:
+    # Each process writes its own files there as soon as a metric exists.
+    MULTIPROCESS_DIRECTORY.mkdir(parents=True, exist_ok=True)
+
+# `_created` series double the output and are not kept in multi-process mode anyway.
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
+SIGN_IN_ROUTES = ("/login", "/users/code")
+SIGN_IN_OUTCOMES = (
+    "success",
+    "invalid_credentials",
+    "disabled",
+    "locked",
+    "invalid_request",
+    "unavailable",
+    "error",
+)
+REGISTRATION_OUTCOMES = (
+    "created",
+    "taken",
+    "weak_password",
+    "invalid_request",
+    "rate_limited",
+    "unavailable",
+    "error",
+)
+REFRESH_OUTCOMES = (
+    "refreshed",
+    "invalid",
+    "reuse_detected",
+    "invalid_request",
+    "rate_limited",
+    "unavailable",
+    "error",
+)
+HASH_OPERATIONS = ("hash", "verify")
+HASH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+HTTP_REQUESTS = Counter(
+    "auth_http_requests",
+    "HTTP requests answered, by route template, method and status.",
+    ("route", "method", "status"),
+)
+HTTP_REQUEST_DURATION = Histogram(
+    "auth_http_request_duration_seconds",
+    "Time from receiving a request to the end of its response, by route template and method.",
+    ("route", "method"),
+)
+HTTP_REQUESTS_IN_PROGRESS = Gauge(
+    "auth_http_requests_in_progress",
+    "Requests being served right now (all workers).",
+    multiprocess_mode="livesum",
+)
+SIGN_INS = Counter(
+    "auth_sign_ins",
+    "Sign-in attempts (/login, /users/code) by outcome.",
+    ("route", "outcome"),
+)
+REGISTRATIONS = Counter(
+    "auth_registrations",
+    "Registration attempts (/register) by outcome.",
+    ("outcome",),
+)
+TOKEN_REFRESHES = Counter(
+    "auth_token_refreshes",
+    "Refresh-token exchanges (/token/refresh) by outcome; reuse_detected ends a session.",
+    ("outcome",),
+)
+PASSWORD_HASH_DURATION = Histogram(
+    "auth_password_hash_seconds",
+    "Time of one Argon2id computation: hashing a new password, or verifying one.",
+    ("operation",),
+    buckets=HASH_BUCKETS,
+)
+
+
+def _declare_known_series() -> None:
+    """Expose every outcome from the start at 0, so dashboards and rate() see them at once."""
+    for route in SIGN_IN_ROUTES:
+        for outcome in SIGN_IN_OUTCOMES:
+            SIGN_INS.labels(route=route, outcome=outcome)
+    for outcome in REGISTRATION_OUTCOMES:
+        REGISTRATIONS.labels(outcome=outcome)
+    for outcome in REFRESH_OUTCOMES:
+        TOKEN_REFRESHES.labels(outcome=outcome)
+    for operation in HASH_OPERATIONS:
+        PASSWORD_HASH_DURATION.labels(operation=operation)
+
+
+_declare_known_series()
+
+
+@contextmanager
+def time_password_hash(operation: str) -> Iterator[None]:
+    """Observe the duration of the Argon2 computation inside the block."""
+    with PASSWORD_HASH_DURATION.labels(operation=operation).time():
+        yield
+
+
+def render_metrics() -> bytes:
+    """The Prometheus text exposition: every worker's figures summed in multi-process mode."""
+    if MULTIPROCESS_DIRECTORY is None:
+        return generate_latest(REGISTRY)
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(  # type: ignore[no-untyped-call]
+        registry, path=str(MULTIPROCESS_DIRECTORY)
+    )
+    return generate_latest(registry)
