@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 15
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
+POOL_TIMEOUT_SECONDS = 10
 
 
 def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
@@ -26,11 +27,15 @@ def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def build_engine(url: URL) -> Engine:
+def build_engine(url: URL, pool_size: int = 10, max_overflow: int = 10) -> Engine:
     """An engine with bounded pools, timeouts and parameters hidden from error messages.
 
     `hide_parameters` keeps bound values (password hashes included) out of exception text,
-    so an error that reaches a log never carries them.
+    so an error that reaches a log never carries them. On PostgreSQL each process holds at
+    most `pool_size + max_overflow` connections, waits at most POOL_TIMEOUT_SECONDS for one,
+    checks a pooled connection before use (so a restarted server is reconnected to, not
+    failed on), and gives up connecting after POSTGRES_CONNECT_TIMEOUT_SECONDS; TCP
+    keepalives notice a server that vanished without closing the connection.
     """
     if url.get_backend_name() == "sqlite":
         engine = create_engine(
@@ -44,20 +49,26 @@ def build_engine(url: URL) -> Engine:
         url,
         hide_parameters=True,
         pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=10,
-        pool_timeout=10,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=POOL_TIMEOUT_SECONDS,
         pool_recycle=1800,
-        connect_args={"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS},
+        connect_args={
+            "connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS,
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
+        },
     )
 
 
 class Database:
     """An engine and its session factory."""
 
-    def __init__(self, url: URL) -> None:
+    def __init__(self, url: URL, pool_size: int = 10, max_overflow: int = 10) -> None:
         self.url = url
-        self.engine = build_engine(url)
+        self.engine = build_engine(url, pool_size, max_overflow)
         self.session_factory = sessionmaker(
             bind=self.engine, autoflush=False, expire_on_commit=False
         )

@@ -24,7 +24,13 @@ SENSITIVE_KEY_PARTS = ("password", "token", "secret", "authorization", "hash", "
 current_request_id: ContextVar[str | None] = ContextVar("current_request_id", default=None)
 
 _BARE_RECORD = logging.LogRecord("", logging.INFO, "", 0, "", None, None)
-_RECORD_ATTRIBUTES = frozenset(vars(_BARE_RECORD)) | {"message", "asctime", "taskName"}
+# Standard attributes, plus uvicorn's copy of its message with terminal colours.
+_RECORD_ATTRIBUTES = frozenset(vars(_BARE_RECORD)) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 
 def _is_sensitive(key: str) -> bool:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
+    CONTENT_TYPE_PLAIN_0_0_4,
     REGISTRY,
     CollectorRegistry,
     Counter,
@@ -30,7 +30,8 @@ from prometheus_client import (
 )
 
 MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
-METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
+# The classic text format, which every Prometheus version (2.x and 3.x) reads.
+METRICS_CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
 
 def multiprocess_directory() -> Path | None:

@@ -1,0 +1,24 @@
+"""The gunicorn worker class: uvicorn, with proxy headers, the Server header and the access
+log off.
+
+The service reads the client address itself (the TCP peer, or X-Forwarded-For from
+TRUSTED_PROXIES), so uvicorn must not rewrite it from proxy headers; the request middleware
+writes one JSON line per request, so uvicorn's access log would only repeat it; and the Server
+header only tells a scanner what runs here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from uvicorn_worker import UvicornWorker
+
+
+class ServiceWorker(UvicornWorker):  # type: ignore[misc]
+    CONFIG_KWARGS: ClassVar[dict[str, Any]] = {
+        "loop": "auto",
+        "http": "auto",
+        "proxy_headers": False,
+        "server_header": False,
+        "access_log": False,
+    }
