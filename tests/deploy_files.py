@@ -47,8 +47,8 @@ def dockerfile_stages(path: Path = DOCKERFILE) -> list[Stage]:
         elif keyword == "FROM":
             parts = rest.split()
             base = re.sub(r"\$\{(\w+)\}", lambda m: arguments.get(m.group(1), ""), parts[0])
-            name = parts[2] if len(parts) == 3 and parts[1].upper() == "AS" else None
-            stages.append(Stage(base, name))
+            stage_name = parts[2] if len(parts) == 3 and parts[1].upper() == "AS" else None
+            stages.append(Stage(base, stage_name))
         else:
             stages[-1].instructions.append((keyword, rest))
     return stages

@@ -235,7 +235,9 @@ def test_compose_sets_only_settings_that_exist_and_they_validate() -> None:
     values = {
         key: interpolate(str(value), **compose_values()) for key, value in environment.items()
     }
-    settings_values = {k: v for k, v in values.items() if k in Settings.model_fields and v != ""}
+    settings_values: dict[str, Any] = {
+        k: v for k, v in values.items() if k in Settings.model_fields and v != ""
+    }
     settings = Settings(_env_file=None, **settings_values)
     assert settings.APP_ENV == "production"
     url = settings.database_url
