@@ -118,7 +118,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             allow_credentials=False,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
-            expose_headers=["Location"],
+            expose_headers=["Location", "X-Request-ID"],
             max_age=600,
         )
     # Outermost of ours: every request gets its id, log line and metrics, refused ones too.

@@ -314,3 +314,12 @@ def test_formatter_adds_the_current_request_id_and_exceptions() -> None:
     assert line["level"] == "ERROR"
     assert "ValueError: bad" in line["exception"]
     assert line["time"].endswith("+00:00")
+
+
+def test_browsers_may_read_the_request_id(settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"CORS_ORIGINS": "https://app.example.com"}))
+    with TestClient(app) as client:
+        response = client.get("/healthz", headers={"Origin": "https://app.example.com"})
+    exposed = response.headers["access-control-expose-headers"].lower()
+    assert "x-request-id" in exposed
+    assert response.headers["x-request-id"]
