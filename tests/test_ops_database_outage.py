@@ -204,3 +204,25 @@ def test_outage_under_traffic_answers_503_and_recovers_by_itself(
     assert slowest < SLOWEST_ANSWER_SECONDS, slowest
     assert "Traceback" not in output
     assert '"status": 500' not in output
+
+
+def test_a_restart_while_idle_is_invisible_to_the_next_requests(
+    cluster: PrivatePostgres, tmp_path: Path
+) -> None:
+    """Pooled connections that died with the server are checked before use and replaced."""
+    url = fresh_database(cluster, "auth_idle_restart")
+    with live_server(
+        settings_env(url), PROJECT_ROOT, tmp_path, args=("--no-access-log",)
+    ) as server:
+        client = server.client(timeout=30.0)
+        token = sign_up_and_in(client)
+        traffic = Traffic(server, token)
+        with traffic.running():  # several pooled connections in use
+            traffic.wait_for(40, since=0.0)
+        cluster.stop("fast")
+        cluster.start()
+        headers = {"Authorization": f"Bearer {token}"}
+        statuses = [client.get("/users/me", headers=headers).status_code for _ in range(20)]
+        assert statuses == [200] * 20
+        assert client.get("/readyz").status_code == 200
+        assert "Traceback" not in server.output()
