@@ -152,3 +152,11 @@ def test_both_down_names_both() -> None:
     assert body == not_ready(
         "database", "redis", checks={"database": "unavailable", "redis": "unavailable"}
     )
+
+
+def test_openapi_documents_the_probes(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert set(paths["/readyz"]["get"]["responses"]) == {"200", "503"}
+    assert set(paths["/healthz"]["get"]["responses"]) == {"200"}
+    assert set(paths["/metrics"]["get"]["responses"]) == {"200", "401"}
+    assert "text/plain" in paths["/metrics"]["get"]["responses"]["200"]["content"]
