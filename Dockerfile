@@ -39,7 +39,6 @@ COPY F_RepositoryPackage ./F_RepositoryPackage
 COPY G_ServiceFunctionPackage ./G_ServiceFunctionPackage
 COPY H_ServiceImplementationPackage ./H_ServiceImplementationPackage
 COPY I_ControllerPackage ./I_ControllerPackage
-COPY J_ObservabilityPackage ./J_ObservabilityPackage
 COPY deploy/__init__.py deploy/gunicorn_conf.py deploy/worker.py ./deploy/
 COPY scripts/__init__.py scripts/manage.py ./scripts/
 # The code stays root's and read-only; the service writes only to /tmp (metrics files).

@@ -29,9 +29,9 @@ from I_ControllerPackage import (
     user_admin_routes,
 )
 from I_ControllerPackage.dependencies import SecurityComponents, build_security_components
+from I_ControllerPackage.json_logging import configure_logging
 from I_ControllerPackage.observability_middleware import ObservabilityMiddleware
 from I_ControllerPackage.request_guard import RequestGuardMiddleware
-from J_ObservabilityPackage.json_logging import configure_logging
 
 logger = logging.getLogger("auth_service")
 

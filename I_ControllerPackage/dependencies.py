@@ -35,6 +35,7 @@ from G_ServiceFunctionPackage.user_admin_service_function import UserAdminServic
 from H_ServiceImplementationPackage.login_service_implementation import AuthService
 from H_ServiceImplementationPackage.session_service_implementation import SessionService
 from H_ServiceImplementationPackage.user_admin_service_implementation import UserAdminService
+from I_ControllerPackage.metrics import time_password_hash
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,10 @@ def build_security_components(settings: Settings, clock: Clock | None = None) ->
     return SecurityComponents(
         clock=time_source,
         hasher=PasswordHasher(
-            settings.ARGON2_MEMORY_KIB, settings.ARGON2_TIME_COST, settings.ARGON2_PARALLELISM
+            settings.ARGON2_MEMORY_KIB,
+            settings.ARGON2_TIME_COST,
+            settings.ARGON2_PARALLELISM,
+            timer=time_password_hash,
         ),
         policy=PasswordPolicy(settings.PASSWORD_MIN_LENGTH),
         tokens=TokenService(

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from A_DatabasePackage.login_database_connection import Database, get_database
+from A_DatabasePackage.readiness import check_readiness
 from C_SchemaPackage.response import HealthOut, NotReadyOut, ReadyOut
 from D_CustomExceptionPackage.errors import ServiceUnavailableError
-from J_ObservabilityPackage.readiness import check_readiness
 
 router = APIRouter(tags=["health"])
 

@@ -15,7 +15,7 @@ from A_DatabasePackage.settings import Settings
 from C_SchemaPackage.response import ErrorOut
 from D_CustomExceptionPackage.errors import InvalidTokenError, NotAuthenticatedError
 from E_SecurityPackage.current_user import bearer_token_from_header
-from J_ObservabilityPackage.metrics import METRICS_CONTENT_TYPE, render_metrics
+from I_ControllerPackage.metrics import METRICS_CONTENT_TYPE, render_metrics
 
 router = APIRouter(tags=["health"])
 

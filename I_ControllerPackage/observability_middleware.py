@@ -23,9 +23,9 @@ from weakref import WeakKeyDictionary
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from I_ControllerPackage.json_logging import current_request_id
+from I_ControllerPackage.metrics import HTTP_REQUESTS_IN_PROGRESS
 from I_ControllerPackage.request_metrics import Exchange, method_label, record_exchange
-from J_ObservabilityPackage.json_logging import current_request_id
-from J_ObservabilityPackage.metrics import HTTP_REQUESTS_IN_PROGRESS
 
 REQUEST_ID_HEADER = "X-Request-ID"
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:\-]{1,128}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from J_ObservabilityPackage.metrics import (
+from I_ControllerPackage.metrics import (
     HTTP_REQUEST_DURATION,
     HTTP_REQUESTS,
     REGISTRATIONS,

@@ -66,10 +66,10 @@ accesslog = None
 logconfig_dict: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "J_ObservabilityPackage.json_logging.JsonFormatter"}},
+    "formatters": {"json": {"()": "I_ControllerPackage.json_logging.JsonFormatter"}},
     "handlers": {
         "stdout": {
-            "class": "J_ObservabilityPackage.json_logging.StdoutHandler",
+            "class": "I_ControllerPackage.json_logging.StdoutHandler",
             "formatter": "json",
         }
     },

@@ -21,7 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from I_ControllerPackage.app_factory import create_app
-from J_ObservabilityPackage.json_logging import JsonFormatter, current_request_id
+from I_ControllerPackage.json_logging import JsonFormatter, current_request_id
 from tests.live_server import PROJECT_ROOT, live_server, settings_env
 from tests.support import OTHER_STRONG_PASSWORD, STRONG_PASSWORD, bearer, make_settings
 

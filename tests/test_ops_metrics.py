@@ -14,8 +14,8 @@ from pydantic import SecretStr
 
 from A_DatabasePackage.settings import Settings
 from I_ControllerPackage.app_factory import create_app
+from I_ControllerPackage.metrics import render_metrics
 from I_ControllerPackage.request_metrics import Exchange, record_exchange
-from J_ObservabilityPackage.metrics import render_metrics
 from tests.admin_support import admin_headers, assert_error
 from tests.metrics_support import parse, scrape
 from tests.support import STRONG_PASSWORD, bearer, login, make_settings, register
