@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import threading
 
 from passlib.context import CryptContext
 from passlib.exc import UnknownHashError
@@ -13,12 +15,20 @@ class PasswordHasher:
 
     Every call costs one Argon2 computation, including `verify_unknown_user`, so an unknown
     account and a wrong password take the same time. Calls block: run them off the event loop.
+
+    At most `concurrency` computations (HASH_CONCURRENCY, default the CPU count) run at once
+    in this process; further callers wait, so a flood of sign-ins holds at most that many
+    times ARGON2_MEMORY_KIB of Argon2 memory.
     """
 
-    def __init__(self, memory_kib: int, time_cost: int, parallelism: int) -> None:
+    def __init__(
+        self, memory_kib: int, time_cost: int, parallelism: int, concurrency: int | None = None
+    ) -> None:
         self.memory_kib = memory_kib
         self.time_cost = time_cost
         self.parallelism = parallelism
+        self.concurrency = concurrency or os.cpu_count() or 1
+        self._slots = threading.BoundedSemaphore(self.concurrency)
         self._context = CryptContext(
             schemes=["argon2"],
             argon2__type="ID",
@@ -29,13 +39,15 @@ class PasswordHasher:
         self._dummy_hash = self._context.hash(secrets.token_urlsafe(32))
 
     def hash(self, password: str) -> str:
-        hashed: str = self._context.hash(password)
+        with self._slots:
+            hashed: str = self._context.hash(password)
         return hashed
 
     def verify(self, password: str, stored_hash: str) -> tuple[bool, str | None]:
         """(matches, replacement hash when the stored one used other parameters)."""
         try:
-            matches, replacement = self._context.verify_and_update(password, stored_hash)
+            with self._slots:
+                matches, replacement = self._context.verify_and_update(password, stored_hash)
         except (UnknownHashError, ValueError):
             self.verify_unknown_user(password)
             return False, None
@@ -43,4 +55,5 @@ class PasswordHasher:
 
     def verify_unknown_user(self, password: str) -> None:
         """Spend the same work as a real verification, for an account that does not exist."""
-        self._context.verify(password, self._dummy_hash)
+        with self._slots:
+            self._context.verify(password, self._dummy_hash)
