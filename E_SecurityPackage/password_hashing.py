@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import secrets
 import threading
 
 from passlib.context import CryptContext
 from passlib.exc import UnknownHashError
+
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+LARGE_ALLOCATION_BYTES = 1024 * 1024
+
+
+def return_hash_memory_to_the_system() -> bool:
+    """Have glibc give every allocation of 1 MiB or more (each Argon2 computation's memory) its
+    own mapping, unmapped when freed.
+
+    By default glibc raises that threshold after the first such block is freed and then keeps
+    later ones in per-thread arenas; hashing spread over many worker threads then leaves
+    hundreds of MB resident after a flood of sign-ins. Process-wide and idempotent; True when
+    applied, False where the C library has no mallopt (not glibc).
+    """
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    return bool(mallopt(M_MMAP_THRESHOLD, LARGE_ALLOCATION_BYTES))
 
 
 class PasswordHasher:

@@ -19,6 +19,7 @@ from D_CustomExceptionPackage.login_custom_exception_handling import register_ex
 from E_SecurityPackage import login_throttle
 from E_SecurityPackage.client_address import TrustedProxies
 from E_SecurityPackage.clock import Clock
+from E_SecurityPackage.password_hashing import return_hash_memory_to_the_system
 from E_SecurityPackage.token_denylist import redis_client_from_url
 from F_RepositoryPackage.unit_of_work import SqlAlchemyUnitOfWork
 from H_ServiceImplementationPackage.user_admin_service_implementation import UserAdminService
@@ -97,6 +98,7 @@ def create_app(
     """`rate_limit_key_prefix` sets apart the Redis keys of the rate limits (tests give each
     app its own); by default every worker and instance shares DEFAULT_KEY_PREFIX."""
     settings = settings or get_settings()
+    return_hash_memory_to_the_system()
     database = Database(settings.database_url)
     security = build_security_components(settings, clock)
     bootstrap_admin_request(settings)  # invalid BOOTSTRAP_ADMIN_* values stop start-up here
