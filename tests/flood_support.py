@@ -94,18 +94,22 @@ def percentile(values: list[float], fraction: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[round(fraction * 100) - 1]
 
 
-async def _flood(base_url: str, bodies: list[dict[str, str]], timeout: float) -> list[int]:
-    limits = httpx.Limits(max_connections=len(bodies), max_keepalive_connections=0)
+async def _flood(
+    base_url: str, bodies: list[dict[str, str]], timeout: float, concurrency: int
+) -> list[int]:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=0)
     async with httpx.AsyncClient(base_url=base_url, timeout=timeout, limits=limits) as client:
         start = asyncio.Event()
+        in_flight = asyncio.Semaphore(concurrency)
 
         async def one(body: dict[str, str]) -> int:
             await start.wait()
-            try:
-                response = await client.post("/login", json=body)
-            except httpx.TransportError:
-                return 0
-            return response.status_code
+            async with in_flight:
+                try:
+                    response = await client.post("/login", json=body)
+                except httpx.TransportError:
+                    return 0
+                return response.status_code
 
         tasks = [asyncio.create_task(one(body)) for body in bodies]
         await asyncio.sleep(0)
@@ -113,6 +117,12 @@ async def _flood(base_url: str, bodies: list[dict[str, str]], timeout: float) ->
         return list(await asyncio.gather(*tasks))
 
 
-def flood_logins(base_url: str, bodies: list[dict[str, str]], timeout: float = 300.0) -> list[int]:
-    """POST every body to /login at once (one connection each); the statuses (0: no answer)."""
-    return asyncio.run(_flood(base_url, bodies, timeout))
+def flood_logins(
+    base_url: str,
+    bodies: list[dict[str, str]],
+    timeout: float = 300.0,
+    concurrency: int | None = None,
+) -> list[int]:
+    """POST every body to /login, `concurrency` at a time (default: all at once), each on a
+    connection of its own; the statuses in order (0: no answer)."""
+    return asyncio.run(_flood(base_url, bodies, timeout, concurrency or len(bodies)))
