@@ -36,6 +36,24 @@ from H_ServiceImplementationPackage.audit_recorder import AuditRecorder
 logger = logging.getLogger("auth_service.admin")
 
 
+def _audited_changes(
+    user: User, changes: dict[str, object]
+) -> list[tuple[AuditEventType, str | None]]:
+    """The audit events (and details) an admin's change to this account writes."""
+    events: list[tuple[AuditEventType, str | None]] = []
+    if "role" in changes and changes["role"] != user.role:
+        events.append((AuditEventType.ROLE_CHANGE, f"ROLE_{str(changes['role']).upper()}"))
+    if "is_active" in changes and changes["is_active"] != user.is_active:
+        disabled = changes["is_active"] is False
+        kind = AuditEventType.ACCOUNT_DISABLE if disabled else AuditEventType.ACCOUNT_ENABLE
+        events.append((kind, None))
+    if "email" in changes and changes["email"] != user.email:
+        events.append((AuditEventType.EMAIL_CHANGE, None))
+    if "username" in changes and changes["username"] != user.username:
+        events.append((AuditEventType.USERNAME_CHANGE, None))
+    return events
+
+
 class UserAdminService(UserAdminServiceInterface):
     def __init__(
         self,
@@ -71,8 +89,7 @@ class UserAdminService(UserAdminServiceInterface):
             user = self._existing_user(user_id)
             role_changes = "role" in changes and changes["role"] != user.role
             disables = changes.get("is_active") is False and user.is_active
-            enables = changes.get("is_active") is True and not user.is_active
-            events = self._audited_changes(user, changes, disables, enables)
+            events = _audited_changes(user, changes)
             if (role_changes or disables) and is_active_admin(user):
                 ensure_another_active_admin(self.uow.users, user)
             now = self.clock.now()
@@ -86,23 +103,6 @@ class UserAdminService(UserAdminServiceInterface):
                 self.audit.add(self.uow, event, user.id, detail=detail)
             self.uow.commit()
             return to_user_out(user)
-
-    @staticmethod
-    def _audited_changes(
-        user: User, changes: dict[str, object], disables: bool, enables: bool
-    ) -> list[tuple[AuditEventType, str | None]]:
-        events: list[tuple[AuditEventType, str | None]] = []
-        if "role" in changes and changes["role"] != user.role:
-            events.append((AuditEventType.ROLE_CHANGE, f"ROLE_{str(changes['role']).upper()}"))
-        if disables:
-            events.append((AuditEventType.ACCOUNT_DISABLE, None))
-        if enables:
-            events.append((AuditEventType.ACCOUNT_ENABLE, None))
-        if "email" in changes and changes["email"] != user.email:
-            events.append((AuditEventType.EMAIL_CHANGE, None))
-        if "username" in changes and changes["username"] != user.username:
-            events.append((AuditEventType.USERNAME_CHANGE, None))
-        return events
 
     def delete_user(self, user_id: int) -> None:
         with self.uow:
