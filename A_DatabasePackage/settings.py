@@ -7,12 +7,14 @@ layer needs, and every other package may import from here without creating a cyc
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from limits import RateLimitItem, parse_many
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
@@ -20,6 +22,34 @@ from sqlalchemy.engine import URL, make_url
 MIN_SECRET_KEY_LENGTH = 32
 DEFAULT_SQLITE_URL = "sqlite:///./auth.db"
 GENERATED_SECRET_SUFFIX = ".secret_key"  # noqa: S105 (a file name suffix)
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_rate_limits(value: str) -> tuple[RateLimitItem, ...]:
+    """`10/minute`, or several separated by `;` (`10/minute;100/day`), for the limits library."""
+    try:
+        items = tuple(parse_many(value))
+    except ValueError:
+        items = ()
+    if not items or any(item.amount < 1 for item in items):
+        raise ValueError(f"not a rate limit such as 10/minute: {value!r}")
+    return items
+
+
+def parse_networks(value: str) -> tuple[IPNetwork, ...]:
+    """Comma-separated IPs or CIDRs (`10.0.0.0/8, 192.0.2.7`)."""
+    networks: list[IPNetwork] = []
+    for part in value.split(","):
+        item = part.strip()
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"not an IP address or network: {item!r}") from None
+    return tuple(networks)
 
 
 class Settings(BaseSettings):
@@ -65,6 +95,14 @@ class Settings(BaseSettings):
 
     METRICS_TOKEN: SecretStr | None = None
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    RATE_LIMIT_ENABLED: bool = True
+    LOGIN_FAILURE_WINDOW_SECONDS: int = Field(default=900, ge=1, le=31 * 24 * 3600)
+    LOGIN_MAX_FAILURES: int = Field(default=5, ge=1)
+    LOGIN_MAX_FAILURES_PER_ACCOUNT: int = Field(default=100, ge=1)
+    LOGIN_MAX_FAILURES_PER_ADDRESS: int = Field(default=100, ge=1)
+    REGISTER_RATE_LIMIT: str = "10/minute"
+    HASH_CONCURRENCY: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=1024)
+    TRUSTED_PROXIES: str = ""
 
     @field_validator("SECRET_KEY")
     @classmethod
@@ -77,6 +115,18 @@ class Settings(BaseSettings):
     @classmethod
     def _log_level_upper_case(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("REGISTER_RATE_LIMIT")
+    @classmethod
+    def _register_rate_limit_parses(cls, value: str) -> str:
+        parse_rate_limits(value)
+        return value
+
+    @field_validator("TRUSTED_PROXIES")
+    @classmethod
+    def _trusted_proxies_parse(cls, value: str) -> str:
+        parse_networks(value)
+        return value
 
     @model_validator(mode="after")
     def _production_needs_secret_key(self) -> Settings:
@@ -103,6 +153,14 @@ class Settings(BaseSettings):
     @property
     def cors_origins(self) -> list[str]:
         return [origin.strip() for origin in self.CORS_ORIGINS.split(",") if origin.strip()]
+
+    @property
+    def register_rate_limits(self) -> tuple[RateLimitItem, ...]:
+        return parse_rate_limits(self.REGISTER_RATE_LIMIT)
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.TRUSTED_PROXIES)
 
     @property
     def bootstrap_admin_configured(self) -> bool:

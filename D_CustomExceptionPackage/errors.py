@@ -123,3 +123,14 @@ class RefreshTokenReusedError(ServiceError):
 class SessionNotFoundError(ServiceError):
     code = "SESSION_NOT_FOUND"
     default_detail = "No such session."
+
+
+class TooManyRequestsError(ServiceError):
+    """A rate limit is exhausted; `retry_after` is how many seconds until it lets through."""
+
+    code = "TOO_MANY_REQUESTS"
+    default_detail = "Too many attempts; try again later."
+
+    def __init__(self, retry_after: int, detail: str | None = None) -> None:
+        self.retry_after = max(1, int(retry_after))
+        super().__init__(detail)

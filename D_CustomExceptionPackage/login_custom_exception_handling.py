@@ -38,6 +38,7 @@ from D_CustomExceptionPackage.errors import (
     ServiceError,
     ServiceUnavailableError,
     SessionNotFoundError,
+    TooManyRequestsError,
     UsernameTakenError,
     UserNotFoundError,
     WeakPasswordError,
@@ -64,6 +65,7 @@ STATUS_BY_ERROR: Mapping[type[ServiceError], int] = {
     CurrentPasswordRequiredError: 422,
     PasswordTooShortError: 422,
     RequestRejectedError: 422,
+    TooManyRequestsError: 429,
     ServiceUnavailableError: 503,
 }
 
@@ -126,6 +128,9 @@ async def handle_service_error(request: Request, exc: Exception) -> JSONResponse
     remember_error_code(request, exc.code)
     if isinstance(exc, RequestRejectedError):
         return error_response(status_for(exc), exc.as_error_list(), exc.code)
+    if isinstance(exc, TooManyRequestsError):
+        headers = {"Retry-After": str(exc.retry_after)}
+        return error_response(status_for(exc), exc.detail, exc.code, headers)
     return error_response(status_for(exc), exc.detail, exc.code)
 
 

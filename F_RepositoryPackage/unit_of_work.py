@@ -10,6 +10,7 @@ from typing import Self
 
 from sqlalchemy.orm import Session
 
+from F_RepositoryPackage.audit_repository import AuditRepository, SqlAlchemyAuditRepository
 from F_RepositoryPackage.login_repository import SqlAlchemyUserRepository, UserRepository
 from F_RepositoryPackage.session_repository import SessionRepository, SqlAlchemySessionRepository
 
@@ -17,6 +18,7 @@ from F_RepositoryPackage.session_repository import SessionRepository, SqlAlchemy
 class AbstractUnitOfWork(abc.ABC):
     users: UserRepository
     sessions: SessionRepository
+    audit: AuditRepository
 
     def __enter__(self) -> Self:
         return self
@@ -54,6 +56,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.session = session
         self.users = SqlAlchemyUserRepository(self.session)
         self.sessions = SqlAlchemySessionRepository(self.session)
+        self.audit = SqlAlchemyAuditRepository(self.session)
 
     def __exit__(
         self,

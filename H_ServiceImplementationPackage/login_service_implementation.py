@@ -1,9 +1,16 @@
-"""The account service: registration, sign-in, tokens and the caller's own account."""
+"""The account service: registration, sign-in, tokens and the caller's own account.
+
+Every password check goes through the login throttle first (E_SecurityPackage.login_throttle):
+a full failure window answers TOO_MANY_REQUESTS before any Argon2 work. Outcomes are written
+to the audit trail (H_ServiceImplementationPackage.audit_recorder): successes in the same
+transaction as the change, failures in a transaction of their own before the error is raised.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from B_EntityPackage.audit_entities import AuditEvent, AuditEventType, AuditOutcome
 from B_EntityPackage.login_entity_master import Role, User
 from C_SchemaPackage.request import RegisterRequest, UpdateSelfRequest
 from C_SchemaPackage.response import TokenOut, UserOut
@@ -17,6 +24,7 @@ from D_CustomExceptionPackage.errors import (
 )
 from E_SecurityPackage.access_context import ClientInfo
 from E_SecurityPackage.clock import Clock
+from E_SecurityPackage.login_throttle import DisabledLoginThrottle, LoginThrottle
 from E_SecurityPackage.password_hashing import PasswordHasher
 from E_SecurityPackage.password_policy import PasswordPolicy
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
@@ -28,8 +36,21 @@ from H_ServiceImplementationPackage.account_rules import (
     new_user,
     to_user_out,
 )
+from H_ServiceImplementationPackage.audit_recorder import NO_CLIENT, AuditRecorder
 
 FIELDS_NEEDING_CURRENT_PASSWORD = ("email", "new_password")
+
+
+def _audited_changes(
+    user: User, changes: dict[str, object], new_password: bool
+) -> list[AuditEventType]:
+    """The audit events a successful PUT /update writes (a full name change writes none)."""
+    events = [AuditEventType.PASSWORD_CHANGE] if new_password else []
+    if "email" in changes and changes["email"] != user.email:
+        events.append(AuditEventType.EMAIL_CHANGE)
+    if "username" in changes and changes["username"] != user.username:
+        events.append(AuditEventType.USERNAME_CHANGE)
+    return events
 
 
 @dataclass(frozen=True)
@@ -40,6 +61,9 @@ class _StoredCredentials:
 
 
 class AuthService(AuthServiceInterface):
+    """`throttle`, `audit` and `client` are given per request by the composition root; the
+    defaults (no limits, no client details) serve the command line and service tests."""
+
     def __init__(
         self,
         uow: AbstractUnitOfWork,
@@ -47,45 +71,90 @@ class AuthService(AuthServiceInterface):
         policy: PasswordPolicy,
         sessions: SessionServiceInterface,
         clock: Clock,
+        *,
+        throttle: LoginThrottle | None = None,
+        audit: AuditRecorder | None = None,
+        client: ClientInfo = NO_CLIENT,
     ) -> None:
         self.uow = uow
         self.hasher = hasher
         self.policy = policy
         self.sessions = sessions
         self.clock = clock
+        self.throttle = throttle or DisabledLoginThrottle()
+        self.audit = audit or AuditRecorder(clock, client)
+        self.client = client
 
     def register(self, request: RegisterRequest) -> UserOut:
+        self.throttle.hit_registration(self.client.ip)
         user = new_user(request, Role.USER, self.policy, self.hasher, self.clock.now())
         with self.uow:
             self.uow.users.add(user)
+            self.audit.add(self.uow, AuditEventType.REGISTER, user.id)
             self.uow.commit()
             return to_user_out(user)
 
     def login(self, sign_in_name: str, password: str, client: ClientInfo) -> TokenOut:
-        credentials = self._authenticate(sign_in_name, password)
+        credentials = self._authenticate(sign_in_name, password, AuditEventType.LOGIN, client)
         return self.sessions.start(credentials.user, credentials.token_version, client)
 
     def verify_credentials(self, sign_in_name: str, password: str) -> UserOut:
-        return self._authenticate(sign_in_name, password).user
+        credentials = self._authenticate(
+            sign_in_name, password, AuditEventType.CREDENTIALS_CHECK, self.client
+        )
+        with self.uow:
+            self.audit.add(self.uow, AuditEventType.CREDENTIALS_CHECK, credentials.user.id)
+            self.uow.commit()
+        return credentials.user
 
-    def _authenticate(self, sign_in_name: str, password: str) -> _StoredCredentials:
+    def _authenticate(
+        self, sign_in_name: str, password: str, event: AuditEventType, client: ClientInfo
+    ) -> _StoredCredentials:
         """Check a password without holding a database connection during the hash.
 
         An unknown account costs one dummy verification, so it answers like a wrong password
         in body, status and time. A disabled account is only revealed to the right password.
         """
         stored = self._load_credentials(sign_in_name)
+        user_id = stored.user.id if stored is not None else None
+        account_key = self.throttle.account_key(user_id, sign_in_name)
+        self.throttle.check(account_key, client.ip)
         if stored is None:
             self.hasher.verify_unknown_user(password)
+            self._record_failure(event, None, account_key, client, InvalidCredentialsError.code)
             raise InvalidCredentialsError()
         matches, replacement_hash = self.hasher.verify(password, stored.hashed_password)
         if not matches:
+            self._record_failure(event, user_id, account_key, client, InvalidCredentialsError.code)
             raise InvalidCredentialsError()
         if not stored.user.is_active:
+            self.audit.failure(self.uow, event, user_id, AccountDisabledError.code)
             raise AccountDisabledError()
+        self.throttle.record_success(account_key, client.ip)
         if replacement_hash is not None:
             self._store_upgraded_hash(stored, replacement_hash)
         return stored
+
+    def _record_failure(
+        self,
+        event: AuditEventType,
+        user_id: int | None,
+        account_key: str,
+        client: ClientInfo,
+        code: str,
+    ) -> None:
+        """Count a wrong password and write it (and a lockout it causes) to the audit trail.
+
+        The attempted sign-in name of an unknown account is not written: people type
+        passwords into the username box.
+        """
+        filled = self.throttle.record_failure(account_key, client.ip)
+        events: list[AuditEvent] = [self.audit.event(event, AuditOutcome.FAILURE, user_id, code)]
+        events.extend(
+            self.audit.event(AuditEventType.LOCKOUT, AuditOutcome.FAILURE, user_id, limit.value)
+            for limit in filled
+        )
+        self.audit.commit_alone(self.uow, events)
 
     def _load_credentials(self, sign_in_name: str) -> _StoredCredentials | None:
         with self.uow:
@@ -122,7 +191,15 @@ class AuthService(AuthServiceInterface):
                     field="new_password",
                 )
             if current_password is not None:
-                self._check_current_password(user, current_password)
+                failure_event = (
+                    AuditEventType.PASSWORD_CHANGE
+                    if new_password is not None
+                    else AuditEventType.EMAIL_CHANGE
+                    if "email" in changes
+                    else AuditEventType.ACCOUNT_UPDATE
+                )
+                self._check_current_password(user, current_password, failure_event)
+            audited = _audited_changes(user, changes, new_password is not None)
             for field, value in changes.items():
                 setattr(user, field, value)
             now = self.clock.now()
@@ -131,14 +208,17 @@ class AuthService(AuthServiceInterface):
                 end_all_tokens(self.uow, user, now)
             user.updated_at = now
             self.uow.users.save(user)
+            for event in audited:
+                self.audit.add(self.uow, event, user.id)
             self.uow.commit()
             return to_user_out(user)
 
     def delete_self(self, user_id: int, password: str) -> None:
         with self.uow:
             user = self._existing_user(user_id)
-            self._check_current_password(user, password)
+            self._check_current_password(user, password, AuditEventType.ACCOUNT_DELETE)
             ensure_another_active_admin(self.uow.users, user)
+            self.audit.add(self.uow, AuditEventType.ACCOUNT_DELETE, user.id)
             self.uow.users.delete(user)
             self.uow.commit()
 
@@ -148,7 +228,18 @@ class AuthService(AuthServiceInterface):
             raise UserNotFoundError()
         return user
 
-    def _check_current_password(self, user: User, password: str) -> None:
+    def _check_current_password(
+        self, user: User, password: str, failure_event: AuditEventType
+    ) -> None:
+        """A wrong current password counts as a failed sign-in of the account (a stolen
+        token must not become an unlimited password oracle)."""
+        account_key = self.throttle.account_key(user.id, user.username)
+        self.throttle.check(account_key, self.client.ip)
         matches, _ = self.hasher.verify(password, user.hashed_password)
         if not matches:
+            user_id = user.id
+            self._record_failure(
+                failure_event, user_id, account_key, self.client, InvalidCurrentPasswordError.code
+            )
             raise InvalidCurrentPasswordError()
+        self.throttle.record_success(account_key, self.client.ip)

@@ -4,6 +4,9 @@ A session is one refresh-token family. Each refresh spends the presented token (
 UPDATE, so of two racing refreshes exactly one wins) and issues a new one in the same family.
 A spent token that comes back means it was copied: the whole session ends, its newest refresh
 token and its access tokens included (as Auth0 and Supabase Auth do).
+
+Sign-ins, reuse, logouts and ended sessions are written to the audit trail in the same
+transaction as the change they record.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import NoReturn
 
+from B_EntityPackage.audit_entities import AuditEventType, AuditOutcome
 from B_EntityPackage.session_entities import (
     IP_MAX_LENGTH,
     USER_AGENT_MAX_LENGTH,
@@ -33,6 +37,7 @@ from E_SecurityPackage.token_denylist import DeniedToken, TokenDenylist
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
 from G_ServiceFunctionPackage.session_service_function import SessionServiceInterface
 from H_ServiceImplementationPackage.account_rules import end_all_tokens, to_user_out
+from H_ServiceImplementationPackage.audit_recorder import AuditRecorder
 
 REFRESH_TOKEN_BYTES = 32  # 256 random bits
 
@@ -54,12 +59,15 @@ class SessionService(SessionServiceInterface):
         denylist: TokenDenylist,
         clock: Clock,
         refresh_lifetime: timedelta,
+        *,
+        audit: AuditRecorder | None = None,
     ) -> None:
         self.uow = uow
         self.tokens = tokens
         self.denylist = denylist
         self.clock = clock
         self.refresh_lifetime = refresh_lifetime
+        self.audit = audit or AuditRecorder(clock)
 
     def start(self, user: UserOut, token_version: int, client: ClientInfo) -> TokenOut:
         """Open a session; each sign-in also clears out expired session bookkeeping."""
@@ -77,6 +85,7 @@ class SessionService(SessionServiceInterface):
                 )
             )
             pair = self._issue_pair(auth_session, user.id, user.role, token_version, now)
+            self.audit.add(self.uow, AuditEventType.LOGIN, user.id)
             self.uow.commit()
             return pair
 
@@ -144,6 +153,13 @@ class SessionService(SessionServiceInterface):
         if auth_session is None or auth_session.ended_at is not None:
             raise InvalidRefreshTokenError()
         self._end_sessions(self.uow.sessions.end(auth_session, now))
+        self.audit.add(
+            self.uow,
+            AuditEventType.REFRESH_REUSE,
+            auth_session.user_id,
+            AuditOutcome.FAILURE,
+            RefreshTokenReusedError.code,
+        )
         self.uow.commit()
         raise RefreshTokenReusedError()
 
@@ -161,6 +177,7 @@ class SessionService(SessionServiceInterface):
                 if auth_session is not None and auth_session.user_id == access.user.id:
                     ended.extend(self.uow.sessions.end(auth_session, now))
             self._end_sessions(ended)
+            self.audit.add(self.uow, AuditEventType.LOGOUT, access.user.id)
             self.uow.commit()
 
     def logout_all(self, user_id: int) -> None:
@@ -170,6 +187,7 @@ class SessionService(SessionServiceInterface):
                 raise InvalidTokenError()
             end_all_tokens(self.uow, user, self.clock.now())
             self.uow.users.save(user)
+            self.audit.add(self.uow, AuditEventType.LOGOUT_ALL, user.id)
             self.uow.commit()
 
     def list_sessions(self, access: CurrentAccess) -> list[SessionOut]:
@@ -201,6 +219,7 @@ class SessionService(SessionServiceInterface):
             ):
                 raise SessionNotFoundError()
             self._end_sessions(self.uow.sessions.end(auth_session, now))
+            self.audit.add(self.uow, AuditEventType.SESSION_END, user_id)
             self.uow.commit()
 
     def _end_sessions(self, access_tokens: list[DeniedToken]) -> None:

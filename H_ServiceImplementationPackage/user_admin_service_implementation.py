@@ -1,9 +1,14 @@
-"""The admin service: listing, reading, changing and deleting accounts; the first admin."""
+"""The admin service: listing, reading, changing and deleting accounts; the first admin.
+
+Role changes, disables and enables, email and username changes, deletions and admin creation
+are written to the audit trail with the acting admin (`actor_id`), in the same transaction.
+"""
 
 from __future__ import annotations
 
 import logging
 
+from B_EntityPackage.audit_entities import AuditEventType
 from B_EntityPackage.login_entity_master import Role, User
 from C_SchemaPackage.request import AdminUpdateRequest, RegisterRequest
 from C_SchemaPackage.response import UserOut, UserPage
@@ -26,8 +31,27 @@ from H_ServiceImplementationPackage.account_rules import (
     new_user,
     to_user_out,
 )
+from H_ServiceImplementationPackage.audit_recorder import AuditRecorder
 
 logger = logging.getLogger("auth_service.admin")
+
+
+def _audited_changes(
+    user: User, changes: dict[str, object]
+) -> list[tuple[AuditEventType, str | None]]:
+    """The audit events (and details) an admin's change to this account writes."""
+    events: list[tuple[AuditEventType, str | None]] = []
+    if "role" in changes and changes["role"] != user.role:
+        events.append((AuditEventType.ROLE_CHANGE, f"ROLE_{str(changes['role']).upper()}"))
+    if "is_active" in changes and changes["is_active"] != user.is_active:
+        disabled = changes["is_active"] is False
+        kind = AuditEventType.ACCOUNT_DISABLE if disabled else AuditEventType.ACCOUNT_ENABLE
+        events.append((kind, None))
+    if "email" in changes and changes["email"] != user.email:
+        events.append((AuditEventType.EMAIL_CHANGE, None))
+    if "username" in changes and changes["username"] != user.username:
+        events.append((AuditEventType.USERNAME_CHANGE, None))
+    return events
 
 
 class UserAdminService(UserAdminServiceInterface):
@@ -37,11 +61,14 @@ class UserAdminService(UserAdminServiceInterface):
         hasher: PasswordHasher,
         policy: PasswordPolicy,
         clock: Clock,
+        *,
+        audit: AuditRecorder | None = None,
     ) -> None:
         self.uow = uow
         self.hasher = hasher
         self.policy = policy
         self.clock = clock
+        self.audit = audit or AuditRecorder(clock)
 
     def list_users(self, offset: int, limit: int) -> UserPage:
         with self.uow:
@@ -62,6 +89,7 @@ class UserAdminService(UserAdminServiceInterface):
             user = self._existing_user(user_id)
             role_changes = "role" in changes and changes["role"] != user.role
             disables = changes.get("is_active") is False and user.is_active
+            events = _audited_changes(user, changes)
             if (role_changes or disables) and is_active_admin(user):
                 ensure_another_active_admin(self.uow.users, user)
             now = self.clock.now()
@@ -71,6 +99,8 @@ class UserAdminService(UserAdminServiceInterface):
                 end_all_tokens(self.uow, user, now)
             user.updated_at = now
             self.uow.users.save(user)
+            for event, detail in events:
+                self.audit.add(self.uow, event, user.id, detail=detail)
             self.uow.commit()
             return to_user_out(user)
 
@@ -78,6 +108,7 @@ class UserAdminService(UserAdminServiceInterface):
         with self.uow:
             user = self._existing_user(user_id)
             ensure_another_active_admin(self.uow.users, user)
+            self.audit.add(self.uow, AuditEventType.ACCOUNT_DELETE, user.id)
             self.uow.users.delete(user)
             self.uow.commit()
 
@@ -85,6 +116,7 @@ class UserAdminService(UserAdminServiceInterface):
         admin = new_user(request, Role.ADMIN, self.policy, self.hasher, self.clock.now())
         with self.uow:
             self.uow.users.add(admin)
+            self.audit.add(self.uow, AuditEventType.REGISTER, admin.id, detail="ROLE_ADMIN")
             self.uow.commit()
             return to_user_out(admin)
 

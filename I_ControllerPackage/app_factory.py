@@ -9,18 +9,23 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp
 
 from A_DatabasePackage.login_database_connection import Database
 from A_DatabasePackage.migrations_runner import upgrade_to_head
 from A_DatabasePackage.settings import Settings, get_settings
 from C_SchemaPackage.request import RegisterRequest
 from D_CustomExceptionPackage.login_custom_exception_handling import register_exception_handlers
+from E_SecurityPackage import login_throttle
+from E_SecurityPackage.client_address import TrustedProxies
 from E_SecurityPackage.clock import Clock
+from E_SecurityPackage.password_hashing import return_hash_memory_to_the_system
 from E_SecurityPackage.token_denylist import redis_client_from_url
 from F_RepositoryPackage.unit_of_work import SqlAlchemyUnitOfWork
 from H_ServiceImplementationPackage.user_admin_service_implementation import UserAdminService
 from I_ControllerPackage import (
     account_routes,
+    audit_routes,
     auth_routes,
     docs_routes,
     health_routes,
@@ -28,10 +33,16 @@ from I_ControllerPackage import (
     session_routes,
     user_admin_routes,
 )
-from I_ControllerPackage.dependencies import SecurityComponents, build_security_components
+from I_ControllerPackage.dependencies import (
+    SecurityComponents,
+    build_login_throttle,
+    build_security_components,
+)
+from I_ControllerPackage.hashing_capacity import install_hash_limiter
 from I_ControllerPackage.json_logging import configure_logging
 from I_ControllerPackage.observability_middleware import ObservabilityMiddleware
 from I_ControllerPackage.request_guard import RequestGuardMiddleware
+from I_ControllerPackage.security_headers import SecurityHeadersMiddleware
 
 logger = logging.getLogger("auth_service")
 
@@ -71,15 +82,34 @@ def prepare_database(settings: Settings, database: Database, security: SecurityC
         logger.info("bootstrap admin created: id=%s", created.id)
 
 
-def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+class AuthServiceApp(FastAPI):
+    """FastAPI with the security headers outside everything else, so that they are on every
+    response, the 500 that Starlette's outermost error middleware writes included."""
+
+    trusted_proxies: TrustedProxies = TrustedProxies()
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeadersMiddleware(super().build_middleware_stack(), self.trusted_proxies)
+
+
+def create_app(
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    *,
+    rate_limit_key_prefix: str | None = None,
+) -> FastAPI:
+    """`rate_limit_key_prefix` sets apart the Redis keys of the rate limits (tests give each
+    app its own); by default every worker and instance shares DEFAULT_KEY_PREFIX."""
     settings = settings or get_settings()
     configure_logging(settings.LOG_LEVEL)
+    return_hash_memory_to_the_system()
     database = Database(settings.database_url, settings.DB_POOL_SIZE, settings.DB_MAX_OVERFLOW)
     security = build_security_components(settings, clock)
     bootstrap_admin_request(settings)  # invalid BOOTSTRAP_ADMIN_* values stop start-up here
 
     @asynccontextmanager
     async def lifespan(running_app: FastAPI) -> AsyncIterator[None]:
+        install_hash_limiter(running_app, settings.HASH_CONCURRENCY)
         await run_in_threadpool(prepare_database, settings, database, security)
         logger.info(
             "service started",
@@ -95,7 +125,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         if running_app.state.redis is not None:
             running_app.state.redis.close()
 
-    app = FastAPI(
+    app = AuthServiceApp(
         title="Auth service",
         version="1.0.0",
         description=API_DESCRIPTION,
@@ -108,6 +138,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.database = database
     app.state.security = security
     app.state.redis = redis_client_from_url(settings.REDIS_URL) if settings.REDIS_URL else None
+    app.state.throttle = build_login_throttle(
+        settings,
+        security.clock,
+        app.state.redis,
+        rate_limit_key_prefix or login_throttle.DEFAULT_KEY_PREFIX,
+    )
+    app.trusted_proxies = security.trusted_proxies
 
     register_exception_handlers(app)
     app.add_middleware(RequestGuardMiddleware, form_paths=("/login",))
@@ -118,7 +155,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             allow_credentials=False,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
-            expose_headers=["Location", "X-Request-ID"],
+            expose_headers=["Location", "Retry-After", "X-Request-ID"],
             max_age=600,
         )
     # Outermost of ours: every request gets its id, log line and metrics, refused ones too.
@@ -130,5 +167,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(session_routes.router)
     app.include_router(account_routes.router)
     app.include_router(user_admin_routes.router)
+    app.include_router(audit_routes.router)
     docs_routes.install_local_docs(app)
     return app

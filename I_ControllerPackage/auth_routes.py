@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from C_SchemaPackage.request import LoginRequest, RegisterRequest
 from C_SchemaPackage.response import TokenOut, UserOut
 from I_ControllerPackage.dependencies import AuthServiceDep, ClientInfoDep
+from I_ControllerPackage.hashing_capacity import run_hashing
 from I_ControllerPackage.login_body import LOGIN_OPENAPI_BODY, read_login_body
 from I_ControllerPackage.openapi_responses import error_responses
 
@@ -19,11 +20,13 @@ router = APIRouter(tags=["auth"])
     "/register",
     status_code=status.HTTP_201_CREATED,
     response_model=UserOut,
-    responses=error_responses(409, 413, 415, 422),
+    responses=error_responses(409, 413, 415, 422, 429),
     summary="Create an account",
 )
-def register(body: RegisterRequest, response: Response, service: AuthServiceDep) -> UserOut:
-    user = service.register(body)
+async def register(
+    body: RegisterRequest, request: Request, response: Response, service: AuthServiceDep
+) -> UserOut:
+    user = await run_hashing(request, service.register, body)
     response.headers["Location"] = f"/users/{user.id}"
     return user
 
@@ -31,26 +34,31 @@ def register(body: RegisterRequest, response: Response, service: AuthServiceDep)
 @router.post(
     "/login",
     response_model=TokenOut,
-    responses=error_responses(401, 403, 413, 415, 422),
+    responses=error_responses(401, 403, 413, 415, 422, 429),
     openapi_extra=LOGIN_OPENAPI_BODY,
     summary="Sign in (JSON or the OAuth2 password form) and receive an access token",
 )
-def login(
+async def login(
     credentials: Annotated[LoginRequest, Depends(read_login_body)],
+    request: Request,
     response: Response,
     service: AuthServiceDep,
     client: ClientInfoDep,
 ) -> TokenOut:
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
-    return service.login(credentials.username, credentials.password, client)
+    return await run_hashing(
+        request, service.login, credentials.username, credentials.password, client
+    )
 
 
 @router.post(
     "/users/code",
     response_model=UserOut,
-    responses=error_responses(401, 403, 413, 415, 422),
+    responses=error_responses(401, 403, 413, 415, 422, 429),
     summary="Check a username (or email) and password; answer with that account",
 )
-def check_credentials(body: LoginRequest, service: AuthServiceDep) -> UserOut:
-    return service.verify_credentials(body.username, body.password)
+async def check_credentials(
+    body: LoginRequest, request: Request, service: AuthServiceDep
+) -> UserOut:
+    return await run_hashing(request, service.verify_credentials, body.username, body.password)

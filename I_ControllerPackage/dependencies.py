@@ -6,10 +6,12 @@ Controllers depend on the providers below through `Depends`; a test swaps any pa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated
 
+import redis
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
@@ -17,6 +19,7 @@ from A_DatabasePackage.login_database_connection import get_db
 from A_DatabasePackage.settings import Settings
 from C_SchemaPackage.response import UserOut
 from E_SecurityPackage.access_context import ClientInfo, CurrentAccess
+from E_SecurityPackage.client_address import TrustedProxies
 from E_SecurityPackage.clock import Clock, SystemClock
 from E_SecurityPackage.current_user import (
     admin_dependency,
@@ -24,14 +27,25 @@ from E_SecurityPackage.current_user import (
     current_user_dependency,
 )
 from E_SecurityPackage.login_auth_jwt import TokenService
+from E_SecurityPackage.login_throttle import (
+    DEFAULT_KEY_PREFIX,
+    DisabledLoginThrottle,
+    LoginThrottle,
+    ThrottleLimits,
+    memory_login_throttle,
+    redis_login_throttle,
+)
 from E_SecurityPackage.password_hashing import PasswordHasher
 from E_SecurityPackage.password_policy import PasswordPolicy
 from E_SecurityPackage.token_denylist import RedisTokenDenylist, TokenDenylist
 from F_RepositoryPackage.token_denylist_repository import SqlAlchemyTokenDenylist
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
+from G_ServiceFunctionPackage.audit_service_function import AuditServiceInterface
 from G_ServiceFunctionPackage.login_service_function import AuthServiceInterface
 from G_ServiceFunctionPackage.session_service_function import SessionServiceInterface
 from G_ServiceFunctionPackage.user_admin_service_function import UserAdminServiceInterface
+from H_ServiceImplementationPackage.audit_recorder import AuditRecorder
+from H_ServiceImplementationPackage.audit_service_implementation import AuditService
 from H_ServiceImplementationPackage.login_service_implementation import AuthService
 from H_ServiceImplementationPackage.session_service_implementation import SessionService
 from H_ServiceImplementationPackage.user_admin_service_implementation import UserAdminService
@@ -47,6 +61,7 @@ class SecurityComponents:
     policy: PasswordPolicy
     tokens: TokenService
     refresh_lifetime: timedelta
+    trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
 
 
 def build_security_components(settings: Settings, clock: Clock | None = None) -> SecurityComponents:
@@ -57,6 +72,7 @@ def build_security_components(settings: Settings, clock: Clock | None = None) ->
             settings.ARGON2_MEMORY_KIB,
             settings.ARGON2_TIME_COST,
             settings.ARGON2_PARALLELISM,
+            settings.HASH_CONCURRENCY,
             timer=time_password_hash,
         ),
         policy=PasswordPolicy(settings.PASSWORD_MIN_LENGTH),
@@ -69,7 +85,35 @@ def build_security_components(settings: Settings, clock: Clock | None = None) ->
             clock=time_source,
         ),
         refresh_lifetime=timedelta(days=settings.REFRESH_TOKEN_EXPIRE_DAYS),
+        trusted_proxies=TrustedProxies(settings.trusted_proxy_networks),
     )
+
+
+def build_login_throttle(
+    settings: Settings,
+    clock: Clock,
+    redis_client: redis.Redis | None,
+    key_prefix: str = DEFAULT_KEY_PREFIX,
+) -> LoginThrottle:
+    """Redis when REDIS_URL is set (every worker and instance counts together), else this
+    process's memory; nothing at all with RATE_LIMIT_ENABLED=false."""
+    if not settings.RATE_LIMIT_ENABLED:
+        return DisabledLoginThrottle()
+    limits = ThrottleLimits(
+        window_seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS,
+        max_failures=settings.LOGIN_MAX_FAILURES,
+        max_failures_per_account=settings.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+        max_failures_per_address=settings.LOGIN_MAX_FAILURES_PER_ADDRESS,
+        register=settings.register_rate_limits,
+    )
+    name_key_secret = hashlib.sha256(
+        b"auth-service login throttle\0" + settings.secret_key().encode("utf-8")
+    ).digest()
+    if redis_client is not None and settings.REDIS_URL:
+        return redis_login_throttle(
+            redis_client, settings.REDIS_URL, limits, name_key_secret, key_prefix
+        )
+    return memory_login_throttle(limits, clock, name_key_secret)
 
 
 def get_security(request: Request) -> SecurityComponents:
@@ -93,39 +137,88 @@ def get_token_denylist(
     return SqlAlchemyTokenDenylist(session, security.clock)
 
 
+def get_client_info(
+    request: Request, security: Annotated[SecurityComponents, Depends(get_security)]
+) -> ClientInfo:
+    """The client's address (X-Forwarded-For believed only from TRUSTED_PROXIES) and agent."""
+    return ClientInfo(
+        ip=security.trusted_proxies.client_address(
+            request.client.host if request.client else None,
+            request.headers.getlist("x-forwarded-for"),
+        ),
+        user_agent=request.headers.get("user-agent"),
+    )
+
+
+def get_login_throttle(request: Request) -> LoginThrottle:
+    throttle: LoginThrottle = request.app.state.throttle
+    return throttle
+
+
+def get_audit_recorder(
+    security: Annotated[SecurityComponents, Depends(get_security)],
+    client: Annotated[ClientInfo, Depends(get_client_info)],
+) -> AuditRecorder:
+    return AuditRecorder(security.clock, client)
+
+
 def get_session_service(
     uow: Annotated[AbstractUnitOfWork, Depends(get_unit_of_work)],
     security: Annotated[SecurityComponents, Depends(get_security)],
     denylist: Annotated[TokenDenylist, Depends(get_token_denylist)],
+    audit: Annotated[AuditRecorder, Depends(get_audit_recorder)],
 ) -> SessionServiceInterface:
-    return SessionService(uow, security.tokens, denylist, security.clock, security.refresh_lifetime)
+    return SessionService(
+        uow,
+        security.tokens,
+        denylist,
+        security.clock,
+        security.refresh_lifetime,
+        audit=audit,
+    )
 
 
 def get_auth_service(
     uow: Annotated[AbstractUnitOfWork, Depends(get_unit_of_work)],
     security: Annotated[SecurityComponents, Depends(get_security)],
     sessions: Annotated[SessionServiceInterface, Depends(get_session_service)],
+    throttle: Annotated[LoginThrottle, Depends(get_login_throttle)],
+    audit: Annotated[AuditRecorder, Depends(get_audit_recorder)],
+    client: Annotated[ClientInfo, Depends(get_client_info)],
 ) -> AuthServiceInterface:
-    return AuthService(uow, security.hasher, security.policy, sessions, security.clock)
-
-
-def get_user_admin_service(
-    uow: Annotated[AbstractUnitOfWork, Depends(get_unit_of_work)],
-    security: Annotated[SecurityComponents, Depends(get_security)],
-) -> UserAdminServiceInterface:
-    return UserAdminService(uow, security.hasher, security.policy, security.clock)
-
-
-def get_client_info(request: Request) -> ClientInfo:
-    return ClientInfo(
-        ip=request.client.host if request.client else None,
-        user_agent=request.headers.get("user-agent"),
+    return AuthService(
+        uow,
+        security.hasher,
+        security.policy,
+        sessions,
+        security.clock,
+        throttle=throttle,
+        audit=audit,
+        client=client,
     )
 
 
 get_current_access = current_access_dependency(get_session_service)
 get_current_user = current_user_dependency(get_current_access)
 get_current_admin = admin_dependency(get_current_user)
+
+
+def get_user_admin_service(
+    uow: Annotated[AbstractUnitOfWork, Depends(get_unit_of_work)],
+    security: Annotated[SecurityComponents, Depends(get_security)],
+    actor: Annotated[UserOut, Depends(get_current_user)],
+    client: Annotated[ClientInfo, Depends(get_client_info)],
+) -> UserAdminServiceInterface:
+    """Every admin route is signed in; the caller is recorded as the actor of its changes."""
+    audit = AuditRecorder(security.clock, client, actor_id=actor.id)
+    return UserAdminService(uow, security.hasher, security.policy, security.clock, audit=audit)
+
+
+def get_audit_service(
+    uow: Annotated[AbstractUnitOfWork, Depends(get_unit_of_work)],
+) -> AuditServiceInterface:
+    return AuditService(uow)
+
 
 CurrentAccessDep = Annotated[CurrentAccess, Depends(get_current_access)]
 CurrentUser = Annotated[UserOut, Depends(get_current_user)]
@@ -134,3 +227,4 @@ ClientInfoDep = Annotated[ClientInfo, Depends(get_client_info)]
 AuthServiceDep = Annotated[AuthServiceInterface, Depends(get_auth_service)]
 SessionServiceDep = Annotated[SessionServiceInterface, Depends(get_session_service)]
 UserAdminServiceDep = Annotated[UserAdminServiceInterface, Depends(get_user_admin_service)]
+AuditServiceDep = Annotated[AuditServiceInterface, Depends(get_audit_service)]

@@ -17,6 +17,7 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     413: "PAYLOAD_TOO_LARGE: the body is over 16 KiB",
     415: "UNSUPPORTED_MEDIA_TYPE: the body is not JSON",
     422: "VALIDATION_ERROR (a list of problems) or WEAK_PASSWORD",
+    429: "TOO_MANY_REQUESTS: a failure or rate limit is exhausted; see Retry-After",
     503: "SERVICE_UNAVAILABLE: the database or Redis is unreachable",
 }
 

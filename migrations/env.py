@@ -8,7 +8,10 @@ from alembic import context
 from sqlalchemy import Connection, create_engine, pool
 
 from A_DatabasePackage.settings import get_settings
-from B_EntityPackage import session_entities  # noqa: F401  (registers the session tables)
+from B_EntityPackage import (
+    audit_entities,  # noqa: F401  (registers the audit table)
+    session_entities,  # noqa: F401  (registers the session tables)
+)
 from B_EntityPackage.login_entity_master import Base
 
 config = context.config

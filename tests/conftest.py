@@ -5,6 +5,10 @@ PostgreSQL comes from TEST_DATABASE_URL (default: the local server, database `te
 creates its own throw-away database there, so parallel runs never share tables. Redis comes
 from TEST_REDIS_URL (default: the local server, database 0; keys are random, nothing is
 flushed). Under CI=true an unreachable PostgreSQL or Redis fails the run instead of skipping.
+
+Rate limits stay on in tests (RATE_LIMIT_ENABLED defaults to true). Every test gets its own
+Redis key prefix for them, so tests, and test runs sharing the local Redis, never count
+against each other's windows.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from A_DatabasePackage.login_database_connection import Database
 from A_DatabasePackage.migrations_runner import upgrade_to_head
 from A_DatabasePackage.settings import Settings
 from B_EntityPackage.login_entity_master import Base
+from E_SecurityPackage import login_throttle
 from I_ControllerPackage.app_factory import create_app
 from tests.support import FakeClock, in_ci, make_settings
 
@@ -80,6 +85,14 @@ def redis_url() -> str:
 @pytest.fixture(scope="session")
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'auth.db'}"
+
+
+@pytest.fixture(autouse=True)
+def private_rate_limit_keys(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The Redis key prefix of the rate limits of every app this test creates."""
+    prefix = f"auth-test:{os.getpid()}:{secrets.token_hex(6)}"
+    monkeypatch.setattr(login_throttle, "DEFAULT_KEY_PREFIX", prefix)
+    return prefix
 
 
 _migrated: set[str] = set()

@@ -25,6 +25,7 @@ from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
 from H_ServiceImplementationPackage.login_service_implementation import AuthService
 from H_ServiceImplementationPackage.session_service_implementation import SessionService
 from H_ServiceImplementationPackage.user_admin_service_implementation import UserAdminService
+from tests.fake_audit import FakeAuditRepository
 from tests.fake_sessions import FakeSessionRepository, InMemoryTokenDenylist
 from tests.support import TEST_SECRET_KEY, FakeClock
 
@@ -159,6 +160,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
     def __init__(self, users: FakeUserRepository | None = None) -> None:
         self.users: FakeUserRepository = users or FakeUserRepository()
         self.sessions: FakeSessionRepository = FakeSessionRepository(self.users)
+        self.audit: FakeAuditRepository = FakeAuditRepository()
         self.committed = 0
         self.rolled_back = 0
 
@@ -166,11 +168,13 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self.sessions.delete_sessions_of_users(self.users.pending_deletions())
         self.users.commit()
         self.sessions.commit()
+        self.audit.commit()
         self.committed += 1
 
     def rollback(self) -> None:
         self.users.rollback()
         self.sessions.rollback()
+        self.audit.rollback()
         self.rolled_back += 1
 
 

@@ -1,4 +1,5 @@
-"""Runs the service the way production does: `python -m uvicorn ...logic_controller:app`.
+"""Runs the service the way production does: `python -m uvicorn ...logic_controller:app` with
+the README's flags (RUN_FLAGS: the app reads X-Forwarded-For itself, and no server banner).
 
 A subprocess (rather than uvicorn in a thread) exercises the real entry point: settings read
 from the environment only, start-up migrations, the generated development key, and a
@@ -25,6 +26,7 @@ from tests.support import FAST_ARGON2, TEST_SECRET_KEY
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 APP = "I_ControllerPackage.logic_controller:app"
+RUN_FLAGS = ("--no-proxy-headers", "--no-server-header")
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 15.0
 # Only these variables of the test process reach the server; every setting is explicit.
@@ -102,10 +104,17 @@ class LiveServer:
 
 
 def spawn(
-    env: Mapping[str, str], cwd: Path, log_path: Path, port: int, args: Sequence[str] = ()
+    env: Mapping[str, str],
+    cwd: Path,
+    log_path: Path,
+    port: int,
+    args: Sequence[str] = (),
+    app: str = APP,
+    flags: Sequence[str] = RUN_FLAGS,
 ) -> subprocess.Popen[bytes]:
-    """`args` are extra uvicorn options, such as `--workers 2`."""
-    command = [sys.executable, "-m", "uvicorn", APP, "--host", "127.0.0.1", "--port", str(port)]
+    """`args` are extra uvicorn options, such as `--workers 2`; `flags` the README's."""
+    command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
+    command.extend(flags)
     command.extend(args)
     with log_path.open("ab") as out, log_path.with_suffix(".stderr").open("ab") as err:
         return subprocess.Popen(command, cwd=cwd, env=dict(env), stdout=out, stderr=err)
@@ -135,6 +144,8 @@ def start_server(
     log_dir: Path,
     attempts: int = 3,
     args: Sequence[str] = (),
+    app: str = APP,
+    flags: Sequence[str] = RUN_FLAGS,
 ) -> LiveServer:
     """Start uvicorn on a free port and return once /healthz answers 200.
 
@@ -145,7 +156,7 @@ def start_server(
     for attempt in range(attempts):
         port = free_port()
         log_path = log_dir / f"uvicorn-{port}-{attempt}.log"
-        server = LiveServer(spawn(env, cwd, log_path, port, args), port, log_path)
+        server = LiveServer(spawn(env, cwd, log_path, port, args, app, flags), port, log_path)
         try:
             _wait_healthy(server, time.monotonic() + START_TIMEOUT_SECONDS)
         except ServerStartError:
@@ -158,9 +169,14 @@ def start_server(
 
 @contextmanager
 def live_server(
-    env: Mapping[str, str], cwd: Path, log_dir: Path, args: Sequence[str] = ()
+    env: Mapping[str, str],
+    cwd: Path,
+    log_dir: Path,
+    args: Sequence[str] = (),
+    app: str = APP,
+    flags: Sequence[str] = RUN_FLAGS,
 ) -> Iterator[LiveServer]:
-    server = start_server(env, cwd, log_dir, args=args)
+    server = start_server(env, cwd, log_dir, args=args, app=app, flags=flags)
     try:
         yield server
     finally:

@@ -37,6 +37,7 @@ HEAD_TABLES = {
     "refresh_tokens",
     "session_access_tokens",
     "revoked_access_tokens",
+    "audit_events",
     "alembic_version",
 }
 

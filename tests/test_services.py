@@ -119,7 +119,11 @@ def test_unknown_user_and_wrong_password_cost_one_hash_each(kit: ServiceKit) -> 
     assert kit.hasher.calls == ["verify"]
     assert unknown.value.detail == wrong.value.detail
     assert unknown.value.code == wrong.value.code == "INVALID_CREDENTIALS"
-    assert kit.uow.committed == 1
+    assert kit.uow.committed == 3  # the registration, then each failure's audit row
+    assert kit.uow.audit.kinds()[1:] == [
+        ("login", "failure", None, "INVALID_CREDENTIALS"),
+        ("login", "failure", 1, "INVALID_CREDENTIALS"),
+    ]
 
 
 def test_verify_credentials_has_the_same_rules(kit: ServiceKit) -> None:
@@ -236,7 +240,13 @@ def test_update_self_wrong_current_password_changes_nothing(kit: ServiceKit) -> 
             UpdateSelfRequest(email="new@example.com", current_password=OTHER_STRONG_PASSWORD),
         )
     assert kit.users.stored(user.id) == before
-    assert kit.uow.committed == 1
+    assert kit.uow.committed == 2  # the registration, then the failure's audit row
+    assert kit.uow.audit.kinds()[-1] == (
+        "email_change",
+        "failure",
+        user.id,
+        "INVALID_CURRENT_PASSWORD",
+    )
 
 
 def test_update_self_username_and_full_name_without_password(kit: ServiceKit) -> None:
@@ -294,6 +304,10 @@ def test_delete_self(kit: ServiceKit) -> None:
     assert user.id in kit.users.rows
     kit.auth.delete_self(user.id, STRONG_PASSWORD)
     assert kit.users.rows == {}
-    assert kit.uow.committed == 2
+    assert kit.uow.committed == 3  # registration, the refused attempt's audit row, deletion
+    assert kit.uow.audit.kinds()[1:] == [
+        ("account_delete", "failure", user.id, "INVALID_CURRENT_PASSWORD"),
+        ("account_delete", "success", user.id, None),
+    ]
     again = registered(kit)
     assert again.id != user.id

@@ -1,0 +1,342 @@
+"""The audit trail through HTTP: a row for every security event, with time, account, actor,
+client address, user agent and outcome and never a secret; GET /audit for admins only."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from A_DatabasePackage.settings import Settings
+from I_ControllerPackage.app_factory import create_app
+from tests.admin_support import admin_headers, assert_error, create_admin
+from tests.support import OTHER_STRONG_PASSWORD, STRONG_PASSWORD, FakeClock, bearer, register
+
+AGENT = "audit-test-agent/2.0"
+ADDRESS = "198.51.100.23"
+WRONG = "not the password at all"
+Row = tuple[str, str, int | None, int | None, str | None]
+
+
+@pytest.fixture
+def app(settings: Settings, clock: FakeClock) -> FastAPI:
+    """Behind a trusted proxy, so the recorded address is the forwarded one."""
+    return create_app(settings.model_copy(update={"TRUSTED_PROXIES": "127.0.0.1"}), clock)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Any:
+    with TestClient(
+        app,
+        client=("127.0.0.1", 40000),
+        headers={"User-Agent": AGENT, "X-Forwarded-For": ADDRESS},
+    ) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def admin(app: FastAPI, client: TestClient) -> dict[str, str]:
+    return admin_headers(app, client)
+
+
+def read(client: TestClient, admin: dict[str, str], **query: Any) -> dict[str, Any]:
+    response = client.get("/audit", headers=admin, params=query)
+    assert response.status_code == 200, response.text
+    page: dict[str, Any] = response.json()
+    return page
+
+
+def rows(client: TestClient, admin: dict[str, str], **query: Any) -> list[Row]:
+    """(event_type, outcome, user_id, actor_id, detail) of the matching events, by id."""
+    items = read(client, admin, limit=100, **query)["items"]
+    return [
+        (i["event_type"], i["outcome"], i["user_id"], i["actor_id"], i["detail"]) for i in items
+    ]
+
+
+def sign_in(client: TestClient, username: str, password: str, path: str = "/login") -> Any:
+    return client.post(path, json={"username": username, "password": password})
+
+
+def test_sign_up_and_sign_in_events(client: TestClient, admin: dict[str, str]) -> None:
+    alice = register(client, "alice")["id"]
+    assert sign_in(client, "alice", WRONG).status_code == 401
+    assert sign_in(client, "alice@example.com", STRONG_PASSWORD).status_code == 200
+    assert sign_in(client, "alice", WRONG, "/users/code").status_code == 401
+    assert sign_in(client, "alice", STRONG_PASSWORD, "/users/code").status_code == 200
+    assert rows(client, admin, user_id=alice) == [
+        ("register", "success", alice, None, None),
+        ("login", "failure", alice, None, "INVALID_CREDENTIALS"),
+        ("login", "success", alice, None, None),
+        ("credentials_check", "failure", alice, None, "INVALID_CREDENTIALS"),
+        ("credentials_check", "success", alice, None, None),
+    ]
+    for item in read(client, admin, user_id=alice)["items"]:
+        assert item["ip"] == ADDRESS
+        assert item["user_agent"] == AGENT
+        assert set(item) == {
+            "id",
+            "occurred_at",
+            "event_type",
+            "outcome",
+            "user_id",
+            "actor_id",
+            "ip",
+            "user_agent",
+            "detail",
+        }
+
+
+def test_an_unknown_account_is_recorded_without_its_name(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    typed = "MySecretPassphrase123"  # typed into the username box
+    assert sign_in(client, typed, WRONG).status_code == 401
+    assert rows(client, admin, event_type="login")[1:] == [
+        ("login", "failure", None, None, "INVALID_CREDENTIALS")
+    ]
+    assert typed.lower() not in json.dumps(read(client, admin)).lower()
+
+
+def test_a_disabled_account_is_recorded_after_the_right_password(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    alice = register(client, "alice")["id"]
+    client.patch(f"/users/{alice}", headers=admin, json={"is_active": False})
+    assert sign_in(client, "alice", STRONG_PASSWORD).status_code == 403
+    client.patch(f"/users/{alice}", headers=admin, json={"is_active": True})
+    root = client.get("/users/me", headers=admin).json()["id"]
+    assert rows(client, admin, user_id=alice) == [
+        ("register", "success", alice, None, None),
+        ("account_disable", "success", alice, root, None),
+        ("login", "failure", alice, None, "ACCOUNT_DISABLED"),
+        ("account_enable", "success", alice, root, None),
+    ]
+
+
+def test_lockout_is_recorded_once_when_a_window_fills(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    alice = register(client, "alice")["id"]
+    for _ in range(5):
+        sign_in(client, "alice", WRONG)
+    for _ in range(3):
+        assert sign_in(client, "alice", STRONG_PASSWORD).status_code == 429
+    assert rows(client, admin, user_id=alice)[-2:] == [
+        ("login", "failure", alice, None, "INVALID_CREDENTIALS"),
+        ("lockout", "failure", alice, None, "LOGIN_MAX_FAILURES"),
+    ]
+    assert len(rows(client, admin, user_id=alice, event_type="login")) == 5
+    assert len(rows(client, admin, event_type="lockout")) == 1
+
+
+def test_session_events(client: TestClient, admin: dict[str, str]) -> None:
+    alice = register(client, "alice")["id"]
+    first = sign_in(client, "alice", STRONG_PASSWORD).json()
+    second = sign_in(client, "alice", STRONG_PASSWORD).json()
+    rotated = client.post("/token/refresh", json={"refresh_token": first["refresh_token"]})
+    assert rotated.status_code == 200
+    reused = client.post("/token/refresh", json={"refresh_token": first["refresh_token"]})
+    assert reused.json()["code"] == "REFRESH_TOKEN_REUSED"
+    third = sign_in(client, "alice", STRONG_PASSWORD).json()
+    sessions = client.get("/sessions", headers=bearer(third["access_token"])).json()
+    other = next(s["id"] for s in sessions if not s["current"])
+    client.delete(f"/sessions/{other}", headers=bearer(third["access_token"]))
+    assert client.post("/logout", headers=bearer(third["access_token"])).status_code == 204
+    fourth = sign_in(client, "alice", STRONG_PASSWORD).json()
+    assert client.post("/logout/all", headers=bearer(fourth["access_token"])).status_code == 204
+    assert second["access_token"]
+    assert rows(client, admin, user_id=alice) == [
+        ("register", "success", alice, None, None),
+        ("login", "success", alice, None, None),
+        ("login", "success", alice, None, None),
+        ("refresh_reuse", "failure", alice, None, "REFRESH_TOKEN_REUSED"),
+        ("login", "success", alice, None, None),
+        ("session_end", "success", alice, None, None),
+        ("logout", "success", alice, None, None),
+        ("login", "success", alice, None, None),
+        ("logout_all", "success", alice, None, None),
+    ]
+
+
+def test_own_account_changes(client: TestClient, admin: dict[str, str]) -> None:
+    alice = register(client, "alice")["id"]
+    token = sign_in(client, "alice", STRONG_PASSWORD).json()["access_token"]
+    headers = bearer(token)
+    refused = client.put(
+        "/update", headers=headers, json={"email": "a2@example.com", "current_password": WRONG}
+    )
+    assert refused.status_code == 403
+    refused = client.put(
+        "/update",
+        headers=headers,
+        json={"new_password": OTHER_STRONG_PASSWORD, "current_password": WRONG},
+    )
+    assert refused.status_code == 403
+    refused = client.put(
+        "/update", headers=headers, json={"full_name": "A", "current_password": WRONG}
+    )
+    assert refused.status_code == 403
+    changed = client.put(
+        "/update",
+        headers=headers,
+        json={"username": "alice2", "email": "a2@example.com", "current_password": STRONG_PASSWORD},
+    )
+    assert changed.status_code == 200
+    assert client.put("/update", headers=headers, json={"full_name": "Alice"}).status_code == 200
+    changed = client.put(
+        "/update",
+        headers=headers,
+        json={"new_password": OTHER_STRONG_PASSWORD, "current_password": STRONG_PASSWORD},
+    )
+    assert changed.status_code == 200
+    token = sign_in(client, "alice2", OTHER_STRONG_PASSWORD).json()["access_token"]
+    wrong = client.request("DELETE", "/delete", headers=bearer(token), json={"password": WRONG})
+    assert wrong.status_code == 403
+    gone = client.request(
+        "DELETE", "/delete", headers=bearer(token), json={"password": OTHER_STRONG_PASSWORD}
+    )
+    assert gone.status_code == 204
+    assert rows(client, admin, user_id=alice) == [
+        ("register", "success", alice, None, None),
+        ("login", "success", alice, None, None),
+        ("email_change", "failure", alice, None, "INVALID_CURRENT_PASSWORD"),
+        ("password_change", "failure", alice, None, "INVALID_CURRENT_PASSWORD"),
+        ("account_update", "failure", alice, None, "INVALID_CURRENT_PASSWORD"),
+        ("email_change", "success", alice, None, None),
+        ("username_change", "success", alice, None, None),
+        ("password_change", "success", alice, None, None),
+        ("login", "success", alice, None, None),
+        ("account_delete", "failure", alice, None, "INVALID_CURRENT_PASSWORD"),
+        ("account_delete", "success", alice, None, None),
+    ]
+
+
+def test_admin_changes_name_the_admin(
+    app: FastAPI, client: TestClient, admin: dict[str, str]
+) -> None:
+    root = client.get("/users/me", headers=admin).json()["id"]
+    bob = register(client, "bob")["id"]
+    assert client.patch(f"/users/{bob}", headers=admin, json={"role": "admin"}).status_code == 200
+    assert client.patch(f"/users/{bob}", headers=admin, json={"role": "user"}).status_code == 200
+    renamed = client.patch(
+        f"/users/{bob}", headers=admin, json={"username": "robert", "email": "r@example.com"}
+    )
+    assert renamed.status_code == 200
+    assert client.patch(f"/users/{bob}", headers=admin, json={"full_name": "R"}).status_code == 200
+    assert client.delete(f"/users/{bob}", headers=admin).status_code == 204
+    assert rows(client, admin, user_id=bob) == [
+        ("register", "success", bob, None, None),
+        ("role_change", "success", bob, root, "ROLE_ADMIN"),
+        ("role_change", "success", bob, root, "ROLE_USER"),
+        ("email_change", "success", bob, root, None),
+        ("username_change", "success", bob, root, None),
+        ("account_delete", "success", bob, root, None),
+    ]
+    assert rows(client, admin, user_id=root)[0] == ("register", "success", root, None, "ROLE_ADMIN")
+    create_admin(app, "second")
+    assert rows(client, admin, event_type="register")[-1][4] == "ROLE_ADMIN"
+
+
+def test_no_password_or_token_is_ever_written(client: TestClient, admin: dict[str, str]) -> None:
+    register(client, "alice")
+    pair = sign_in(client, "alice", STRONG_PASSWORD).json()
+    sign_in(client, "alice", WRONG)
+    client.post("/token/refresh", json={"refresh_token": pair["refresh_token"]})
+    client.post("/token/refresh", json={"refresh_token": pair["refresh_token"]})
+    client.put(
+        "/update",
+        headers=bearer(pair["access_token"]),
+        json={"new_password": OTHER_STRONG_PASSWORD, "current_password": WRONG},
+    )
+    text = json.dumps(read(client, admin, limit=100))
+    for secret in (
+        STRONG_PASSWORD,
+        WRONG,
+        OTHER_STRONG_PASSWORD,
+        pair["access_token"],
+        pair["refresh_token"],
+        "$argon2",
+    ):
+        assert secret not in text
+
+
+def test_only_admins_read_the_trail(client: TestClient, admin: dict[str, str]) -> None:
+    assert_error(client.get("/audit"), 401, "NOT_AUTHENTICATED")
+    assert_error(client.get("/audit", headers=bearer("nonsense")), 401, "INVALID_TOKEN")
+    register(client, "alice")
+    token = sign_in(client, "alice", STRONG_PASSWORD).json()["access_token"]
+    assert_error(client.get("/audit", headers=bearer(token)), 403, "FORBIDDEN")
+    assert client.get("/audit", headers=admin).status_code == 200
+
+
+def test_filters_and_pages(client: TestClient, admin: dict[str, str], clock: FakeClock) -> None:
+    start = clock.now()
+    alice = register(client, "alice")["id"]
+    clock.advance(minutes=6)  # the admin's token lives 15
+    middle = clock.now()
+    bob = register(client, "bob")["id"]
+    sign_in(client, "bob", WRONG)
+    clock.advance(minutes=6)
+    sign_in(client, "alice", STRONG_PASSWORD)
+
+    everything = read(client, admin)
+    ids = [item["id"] for item in everything["items"]]
+    assert ids == sorted(ids)
+    assert everything["total"] == len(ids) == 6  # root's register and login, then 4
+    assert (everything["offset"], everything["limit"]) == (0, 50)
+
+    page = read(client, admin, offset=2, limit=2)
+    assert [item["id"] for item in page["items"]] == ids[2:4]
+    assert (page["total"], page["offset"], page["limit"]) == (6, 2, 2)
+    assert read(client, admin, offset=10)["items"] == []
+
+    assert [r[0] for r in rows(client, admin, user_id=bob)] == ["register", "login"]
+    assert rows(client, admin, event_type="register", user_id=alice) == [
+        ("register", "success", alice, None, None)
+    ]
+    since = rows(client, admin, since=middle.isoformat())
+    assert [(r[0], r[2]) for r in since] == [("register", bob), ("login", bob), ("login", alice)]
+    until = rows(client, admin, until=middle.isoformat())
+    assert [r[0] for r in until] == ["register", "login", "register"]
+    window = rows(
+        client,
+        admin,
+        since=middle.isoformat(),
+        until=(middle + timedelta(minutes=3)).isoformat(),
+    )
+    assert [(r[0], r[2]) for r in window] == [("register", bob), ("login", bob)]
+    naive = middle.astimezone(UTC).replace(tzinfo=None).isoformat()
+    assert rows(client, admin, since=naive) == since
+    other_zone = middle.astimezone(datetime.now().astimezone().tzinfo).isoformat()
+    assert rows(client, admin, since=other_zone) == since
+    assert read(client, admin, since=(start - timedelta(days=1)).isoformat())["total"] == 6
+    assert read(client, admin, since=middle.isoformat(), until=start.isoformat())["total"] == 0
+    assert read(client, admin, user_id=2**63 - 1)["total"] == 0
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"event_type": "nonsense"},
+        {"since": "yesterday"},
+        {"until": "2026-13-01T00:00:00Z"},
+        {"until": "9999-12-31T23:59:59-23:59"},
+        {"since": "0001-01-01T00:00:00+23:59"},
+        {"user_id": str(2**63)},
+        {"user_id": "x"},
+        {"offset": "-1"},
+        {"offset": str(2**63)},
+        {"limit": "0"},
+        {"limit": "101"},
+        {"event_type": "login\x00"},
+    ],
+)
+def test_bad_queries_are_422(
+    client: TestClient, admin: dict[str, str], query: dict[str, str]
+) -> None:
+    assert_error(client.get("/audit", headers=admin, params=query), 422, "VALIDATION_ERROR")
