@@ -23,6 +23,7 @@ from weakref import WeakKeyDictionary
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from E_SecurityPackage.client_address import TrustedProxies
 from I_ControllerPackage.json_logging import current_request_id
 from I_ControllerPackage.metrics import HTTP_REQUESTS_IN_PROGRESS
 from I_ControllerPackage.request_metrics import Exchange, method_label, record_exchange
@@ -81,8 +82,19 @@ def route_template(scope: Scope) -> str:
 
 
 def _client_ip(scope: Scope) -> str | None:
+    """The client's address as the rest of the service sees it: X-Forwarded-For believed only
+    from the application's TRUSTED_PROXIES."""
     client = scope.get("client")
-    return str(client[0]) if client else None
+    peer = str(client[0]) if client else None
+    proxies: TrustedProxies | None = getattr(scope.get("app"), "trusted_proxies", None)
+    if proxies is None:
+        return peer
+    forwarded = [
+        value.decode("latin-1")
+        for name, value in scope.get("headers", [])
+        if name.lower() == b"x-forwarded-for"
+    ]
+    return proxies.client_address(peer, forwarded)
 
 
 class ObservabilityMiddleware:
