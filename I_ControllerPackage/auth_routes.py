@@ -10,7 +10,7 @@ from C_SchemaPackage.request import LoginRequest, RegisterRequest
 from C_SchemaPackage.response import TokenOut, UserOut
 from I_ControllerPackage.dependencies import AuthServiceDep, ClientInfoDep
 from I_ControllerPackage.login_body import LOGIN_OPENAPI_BODY, read_login_body
-from I_ControllerPackage.openapi_responses import error_responses
+from I_ControllerPackage.openapi_responses import error_responses, success_headers
 
 router = APIRouter(tags=["auth"])
 
@@ -19,7 +19,10 @@ router = APIRouter(tags=["auth"])
     "/register",
     status_code=status.HTTP_201_CREATED,
     response_model=UserOut,
-    responses=error_responses(409, 413, 415, 422),
+    responses={
+        **error_responses(409, 413, 415, 422),
+        **success_headers(201, Location="`/users/{id}` of the new account"),
+    },
     summary="Create an account",
 )
 def register(body: RegisterRequest, response: Response, service: AuthServiceDep) -> UserOut:
@@ -31,7 +34,10 @@ def register(body: RegisterRequest, response: Response, service: AuthServiceDep)
 @router.post(
     "/login",
     response_model=TokenOut,
-    responses=error_responses(401, 403, 413, 415, 422),
+    responses={
+        **error_responses(401, 403, 413, 415, 422),
+        **success_headers(200, Cache_Control="`no-store` (RFC 6749 5.1)"),
+    },
     openapi_extra=LOGIN_OPENAPI_BODY,
     summary="Sign in (JSON or the OAuth2 password form) and receive an access token",
 )
