@@ -27,6 +27,28 @@ def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def unicode_lower(value: str | None) -> str | None:
+    """Lower-case every character that has a one-character lower case, as PostgreSQL's lower()
+    does; SQLite's built-in lower() folds only ASCII, which made `Élise@...` and `élise@...`
+    two accounts and refused the sign-in of either in the other case."""
+    if value is None:
+        return None
+    return "".join(lowered if len(lowered := char.lower()) == 1 else char for char in value)
+
+
+def _register_unicode_lower(dbapi_connection: Any, _record: Any) -> None:
+    # Replaces the built-in for this connection; deterministic, so the unique indexes on
+    # lower(username) and lower(email) use it (migration 0004 rebuilt them with it).
+    dbapi_connection.create_function("lower", 1, unicode_lower, deterministic=True)
+
+
+def prepare_sqlite_engine(engine: Engine) -> Engine:
+    """Every SQLite connection: foreign keys, WAL and the Unicode-aware lower()."""
+    event.listen(engine, "connect", _enable_sqlite_foreign_keys)
+    event.listen(engine, "connect", _register_unicode_lower)
+    return engine
+
+
 def build_engine(url: URL, pool_size: int = 10, max_overflow: int = 10) -> Engine:
     """An engine with bounded pools, timeouts and parameters hidden from error messages.
 
@@ -38,13 +60,13 @@ def build_engine(url: URL, pool_size: int = 10, max_overflow: int = 10) -> Engin
     keepalives notice a server that vanished without closing the connection.
     """
     if url.get_backend_name() == "sqlite":
-        engine = create_engine(
-            url,
-            hide_parameters=True,
-            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+        return prepare_sqlite_engine(
+            create_engine(
+                url,
+                hide_parameters=True,
+                connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+            )
         )
-        event.listen(engine, "connect", _enable_sqlite_foreign_keys)
-        return engine
     return create_engine(
         url,
         hide_parameters=True,

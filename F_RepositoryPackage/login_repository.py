@@ -97,7 +97,8 @@ class SqlAlchemyUserRepository(UserRepository):
 
     def find_by_sign_in_name(self, name: str) -> User | None:
         column = User.email if "@" in name else User.username
-        statement = select(User).where(func.lower(column) == name.lower())
+        # The database lowers both sides, exactly as its unique index does.
+        statement = select(User).where(func.lower(column) == func.lower(name))
         return self.session.scalars(statement).first()
 
     def list_page(self, offset: int, limit: int) -> Sequence[User]:

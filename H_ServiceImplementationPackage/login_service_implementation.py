@@ -205,9 +205,12 @@ class AuthService(AuthServiceInterface):
             now = self.clock.now()
             if new_password is not None:
                 user.hashed_password = self.hasher.hash(new_password)
-                end_all_tokens(self.uow, user, now)
             user.updated_at = now
+            # Saved before ending the tokens: that flushes too, and a taken username or email
+            # must surface here as USERNAME_TAKEN / EMAIL_TAKEN, not as an untranslated error.
             self.uow.users.save(user)
+            if new_password is not None:
+                end_all_tokens(self.uow, user, now)
             for event in audited:
                 self.audit.add(self.uow, event, user.id)
             self.uow.commit()

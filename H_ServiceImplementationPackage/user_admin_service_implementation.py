@@ -95,10 +95,12 @@ class UserAdminService(UserAdminServiceInterface):
             now = self.clock.now()
             for field, value in changes.items():
                 setattr(user, field, value)
+            user.updated_at = now
+            # Saved before ending the tokens, whose flush would otherwise meet a taken username
+            # or email first and escape the USERNAME_TAKEN / EMAIL_TAKEN translation.
+            self.uow.users.save(user)
             if role_changes or disables:
                 end_all_tokens(self.uow, user, now)
-            user.updated_at = now
-            self.uow.users.save(user)
             for event, detail in events:
                 self.audit.add(self.uow, event, user.id, detail=detail)
             self.uow.commit()

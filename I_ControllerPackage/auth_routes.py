@@ -11,7 +11,7 @@ from C_SchemaPackage.response import TokenOut, UserOut
 from I_ControllerPackage.dependencies import AuthServiceDep, ClientInfoDep
 from I_ControllerPackage.hashing_capacity import run_hashing
 from I_ControllerPackage.login_body import LOGIN_OPENAPI_BODY, read_login_body
-from I_ControllerPackage.openapi_responses import error_responses
+from I_ControllerPackage.openapi_responses import error_responses, success_headers
 
 router = APIRouter(tags=["auth"])
 
@@ -20,7 +20,10 @@ router = APIRouter(tags=["auth"])
     "/register",
     status_code=status.HTTP_201_CREATED,
     response_model=UserOut,
-    responses=error_responses(409, 413, 415, 422, 429),
+    responses={
+        **error_responses(409, 413, 415, 422, 429),
+        **success_headers(201, Location="`/users/{id}` of the new account"),
+    },
     summary="Create an account",
 )
 async def register(
@@ -34,7 +37,10 @@ async def register(
 @router.post(
     "/login",
     response_model=TokenOut,
-    responses=error_responses(401, 403, 413, 415, 422, 429),
+    responses={
+        **error_responses(401, 403, 413, 415, 422, 429),
+        **success_headers(200, Cache_Control="`no-store` (RFC 6749 5.1)"),
+    },
     openapi_extra=LOGIN_OPENAPI_BODY,
     summary="Sign in (JSON or the OAuth2 password form) and receive an access token",
 )

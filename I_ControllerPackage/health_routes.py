@@ -11,11 +11,17 @@ from A_DatabasePackage.login_database_connection import Database, get_database
 from A_DatabasePackage.readiness import check_readiness
 from C_SchemaPackage.response import HealthOut, NotReadyOut, ReadyOut
 from D_CustomExceptionPackage.errors import ServiceUnavailableError
+from I_ControllerPackage.openapi_responses import error_responses
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", response_model=HealthOut, summary="Liveness probe")
+@router.get(
+    "/healthz",
+    response_model=HealthOut,
+    responses=error_responses(database=False),
+    summary="Liveness probe",
+)
 async def healthz() -> HealthOut:
     return HealthOut()
 

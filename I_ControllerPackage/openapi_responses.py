@@ -20,14 +20,45 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     429: "TOO_MANY_REQUESTS: a failure or rate limit is exhausted; see Retry-After",
     503: "SERVICE_UNAVAILABLE: the database or Redis is unreachable",
 }
+# RequestGuardMiddleware answers these on every route, before routing: a body over 16 KiB, a
+# body that is not JSON, a query string holding U+0000.
+REQUEST_GUARD_STATUSES = (413, 415, 422)
+ERROR_HEADERS: dict[int, dict[str, Any]] = {
+    401: {
+        "WWW-Authenticate": {
+            "description": "Always `Bearer` (RFC 6750)",
+            "required": True,
+            "schema": {"type": "string"},
+        }
+    },
+}
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for these statuses (503 is always possible)."""
+def error_responses(*statuses: int, database: bool = True) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these statuses, the request guard's, and 503 unless the route
+    never touches the database or Redis (`database=False`)."""
+    declared = {*statuses, *REQUEST_GUARD_STATUSES, *((503,) if database else ())}
     return {
         status: {
             "model": ValidationErrorOut if status == 422 else ErrorOut,
             "description": ERROR_DESCRIPTIONS[status],
+            **({"headers": ERROR_HEADERS[status]} if status in ERROR_HEADERS else {}),
         }
-        for status in sorted({*statuses, 503})
+        for status in sorted(declared)
+    }
+
+
+def success_headers(status: int, **headers: str) -> dict[int | str, dict[str, Any]]:
+    """Declare headers that a success response always carries (`Location`, `Cache-Control`)."""
+    return {
+        status: {
+            "headers": {
+                name.replace("_", "-"): {
+                    "description": description,
+                    "required": True,
+                    "schema": {"type": "string"},
+                }
+                for name, description in headers.items()
+            }
+        }
     }

@@ -10,7 +10,7 @@ from C_SchemaPackage.fields import MAX_DATABASE_INTEGER
 from C_SchemaPackage.request import LogoutRequest, RefreshRequest
 from C_SchemaPackage.response import SessionOut, TokenOut
 from I_ControllerPackage.dependencies import ClientInfoDep, CurrentAccessDep, SessionServiceDep
-from I_ControllerPackage.openapi_responses import error_responses
+from I_ControllerPackage.openapi_responses import error_responses, success_headers
 
 router = APIRouter(tags=["sessions"])
 
@@ -20,7 +20,10 @@ SessionId = Annotated[int, Path(ge=-MAX_DATABASE_INTEGER, le=MAX_DATABASE_INTEGE
 @router.post(
     "/token/refresh",
     response_model=TokenOut,
-    responses=error_responses(401, 413, 415, 422),
+    responses={
+        **error_responses(401, 413, 415, 422),
+        **success_headers(200, Cache_Control="`no-store` (RFC 6749 5.1)"),
+    },
     summary="Spend a refresh token for a new access and refresh token",
 )
 def refresh(

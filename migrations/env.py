@@ -7,6 +7,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import Connection, create_engine, pool
 
+from A_DatabasePackage.login_database_connection import prepare_sqlite_engine
 from A_DatabasePackage.settings import get_settings
 from B_EntityPackage import (
     audit_entities,  # noqa: F401  (registers the audit table)
@@ -47,7 +48,10 @@ def run_migrations_online() -> None:
     if connection is not None:
         run_on_connection(connection)
         return
-    engine = create_engine(get_settings().database_url, poolclass=pool.NullPool)
+    url = get_settings().database_url
+    engine = create_engine(url, poolclass=pool.NullPool)
+    if url.get_backend_name() == "sqlite":
+        prepare_sqlite_engine(engine)  # the same lower() the service's indexes are built with
     with engine.connect() as new_connection:
         run_on_connection(new_connection)
         new_connection.commit()
