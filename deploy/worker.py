@@ -1,5 +1,5 @@
 """The gunicorn worker class: uvicorn, with proxy headers, the Server header and the access
-log off.
+log off, and TCP_NODELAY on every connection (I_ControllerPackage/http_protocol.py).
 
 The service reads the client address itself (the TCP peer, or X-Forwarded-For from
 TRUSTED_PROXIES), so uvicorn must not rewrite it from proxy headers; the request middleware
@@ -17,7 +17,7 @@ from uvicorn_worker import UvicornWorker
 class ServiceWorker(UvicornWorker):  # type: ignore[misc]
     CONFIG_KWARGS: ClassVar[dict[str, Any]] = {
         "loop": "auto",
-        "http": "auto",
+        "http": "I_ControllerPackage.http_protocol:NoDelayH11Protocol",
         "proxy_headers": False,
         "server_header": False,
         "access_log": False,
