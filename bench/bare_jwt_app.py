@@ -1,0 +1,48 @@
+"""The baseline for GET /users/me: a bare FastAPI app whose one route only verifies the bearer
+token, with the service's own TokenService (python-jose, the same key, algorithm, issuer,
+audience and claim checks) and the same Authorization parsing. Served exactly like the
+service (`uvicorn bench.bare_jwt_app:app --workers 2`), it is what /users/me would cost with
+no database, no session and no user lookup at all.
+
+The route is a plain `def`, like the service's routes: FastAPI runs both in its thread pool.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import FastAPI, Header
+from fastapi.responses import JSONResponse
+
+from A_DatabasePackage.settings import get_settings
+from D_CustomExceptionPackage.errors import ServiceError
+from E_SecurityPackage.current_user import bearer_token_from_header
+from E_SecurityPackage.login_auth_jwt import TokenService
+
+settings = get_settings()
+tokens = TokenService(
+    secret_key=settings.secret_key(),
+    algorithm=settings.JWT_ALGORITHM,
+    issuer=settings.JWT_ISSUER,
+    audience=settings.JWT_AUDIENCE,
+    lifetime=timedelta(minutes=settings.ACCESS_TOKEN_EXPIRE_MINUTES),
+)
+app = FastAPI(title="bare JWT baseline", docs_url=None, redoc_url=None)
+
+
+@app.exception_handler(ServiceError)
+async def unauthorized(_request: object, error: Exception) -> JSONResponse:
+    code = error.code if isinstance(error, ServiceError) else "INVALID_TOKEN"
+    return JSONResponse({"detail": "Not authenticated.", "code": code}, status_code=401)
+
+
+@app.get("/users/me")
+def me(authorization: Annotated[str | None, Header()] = None) -> dict[str, int]:
+    claims = tokens.verify_access_token(bearer_token_from_header(authorization))
+    return {"id": claims.user_id}
+
+
+@app.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
