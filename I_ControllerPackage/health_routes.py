@@ -30,10 +30,11 @@ async def healthz() -> HealthOut:
     "/readyz",
     response_model=ReadyOut,
     responses={
+        **error_responses(database=False),
         503: {
             "model": NotReadyOut,
             "description": "SERVICE_UNAVAILABLE: the database or Redis did not answer in time",
-        }
+        },
     },
     summary="Readiness probe: the database (and Redis, when configured) answer",
 )

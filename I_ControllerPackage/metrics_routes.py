@@ -16,6 +16,7 @@ from C_SchemaPackage.response import ErrorOut
 from D_CustomExceptionPackage.errors import InvalidTokenError, NotAuthenticatedError
 from E_SecurityPackage.current_user import bearer_token_from_header
 from I_ControllerPackage.metrics import METRICS_CONTENT_TYPE, render_metrics
+from I_ControllerPackage.openapi_responses import error_responses
 
 router = APIRouter(tags=["health"])
 
@@ -39,6 +40,7 @@ def require_metrics_token(request: Request) -> None:
     "/metrics",
     response_class=Response,
     responses={
+        **error_responses(database=False),
         200: {"content": {"text/plain": {}}, "description": "Prometheus text format"},
         401: {"model": ErrorOut, "description": "NOT_AUTHENTICATED or INVALID_TOKEN"},
     },

@@ -21,9 +21,10 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from A_DatabasePackage.login_database_connection import Database
+from A_DatabasePackage.settings import Settings
 from B_EntityPackage.login_entity_master import User
 from tests.fuzz_support import empty_tables
-from tests.support import STRONG_PASSWORD, bearer
+from tests.support import STRONG_PASSWORD, bearer, make_settings
 
 EXAMPLES = 100
 PROPERTY_SETTINGS = settings(
@@ -213,3 +214,10 @@ def test_rejected_input_is_422_and_stores_nothing(
     assert user_count(app) == before
     signed_in = live.post("/login", json={"username": "valid_name", "password": STRONG_PASSWORD})
     assert signed_in.status_code == 401
+
+
+@pytest.fixture(name="settings")
+def settings_without_rate_limits(database_url: str) -> Settings:
+    """Fuzzing registers and signs in far more often than any rate limit allows; the limits
+    have their own tests, so they are off here."""
+    return make_settings(database_url, RATE_LIMIT_ENABLED=False)

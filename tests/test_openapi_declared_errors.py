@@ -27,7 +27,7 @@ def operations(client: TestClient) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def test_every_operation_is_probed(client: TestClient) -> None:
-    assert len(operations(client)) == 16
+    assert len(operations(client)) == 19  # with /readyz, /metrics and /audit
 
 
 @pytest.mark.parametrize(
@@ -51,7 +51,7 @@ def test_request_guard_answers_are_declared_everywhere(
 
 def test_protected_operations_declare_401_with_its_challenge(client: TestClient) -> None:
     protected = [op for op in operations(client) if op[2].get("security")]
-    assert len(protected) == 11
+    assert len(protected) == 12  # with /audit
     for method, path, operation in protected:
         response = client.request(method, path)
         assert response.status_code == 401, (method, path)

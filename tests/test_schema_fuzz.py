@@ -26,6 +26,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from starlette.types import Receive, Scope, Send
 
+from A_DatabasePackage.settings import Settings
 from I_ControllerPackage.app_factory import create_app
 from tests.admin_support import create_admin
 from tests.fuzz_support import empty_tables
@@ -96,3 +97,10 @@ schema = schemathesis.openapi.from_dict(
 )
 def test_api_conforms_to_its_schema(case: schemathesis.Case[Any], fuzz_target: FuzzTarget) -> None:
     case.call_and_validate(headers=fuzz_target.fresh_state(), checks=CHECKS, app=fuzz_target.asgi)
+
+
+@pytest.fixture(name="settings")
+def settings_without_rate_limits(database_url: str) -> Settings:
+    """Fuzzing registers and signs in far more often than any rate limit allows; the limits
+    have their own tests, so they are off here."""
+    return make_settings(database_url, RATE_LIMIT_ENABLED=False)
