@@ -7,10 +7,11 @@ service layer decides when a unit of work commits (see F_RepositoryPackage.unit_
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
@@ -60,11 +61,15 @@ def build_engine(url: URL, pool_size: int = 10, max_overflow: int = 10) -> Engin
     keepalives notice a server that vanished without closing the connection.
     """
     if url.get_backend_name() == "sqlite":
+        in_memory = url.database in (None, "", ":memory:")
         return prepare_sqlite_engine(
             create_engine(
                 url,
                 hide_parameters=True,
                 connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+                # A file's pool is sized like PostgreSQL's: connections beyond the pool are
+                # closed on return, and opening one again re-runs the connect set-up.
+                **({} if in_memory else {"pool_size": pool_size, "max_overflow": max_overflow}),
             )
         )
     return create_engine(
@@ -106,15 +111,23 @@ class Database:
         self.engine.dispose()
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    """One session per request; rolled back and closed when the request ends."""
-    session = get_database(request).session()
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    """One session per request; rolled back and closed when the request ends.
+
+    Opening a session does no I/O (it connects on first use), so this runs on the event loop.
+    The units of work give their connection back when they end; only a session still in a
+    transaction needs the rollback's round trip, and that one is made in a worker thread.
+    """
+    session = (await get_database(request)).session()
     try:
         yield session
     finally:
-        session.close()
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()

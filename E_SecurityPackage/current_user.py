@@ -6,16 +6,21 @@ and any other unusable value (INVALID_TOKEN) answer differently, and so the sche
 matched case-insensitively (RFC 7235).
 """
 
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
 
 from C_SchemaPackage.response import UserOut
 from D_CustomExceptionPackage.errors import ForbiddenError, InvalidTokenError, NotAuthenticatedError
 from E_SecurityPackage.access_context import CurrentAccess
 from G_ServiceFunctionPackage.session_service_function import SessionServiceInterface
+
+T = TypeVar("T")
+Provider = Callable[..., Awaitable[T]]
+"""A FastAPI dependency declared `async def` (it runs on the event loop, no thread hop)."""
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="login", auto_error=False)
 
@@ -32,32 +37,35 @@ def bearer_token_from_header(authorization: str | None) -> str:
 
 
 def current_access_dependency(
-    session_service_provider: Callable[..., SessionServiceInterface],
-) -> Callable[..., CurrentAccess]:
+    session_service_provider: Provider[SessionServiceInterface],
+) -> Provider[CurrentAccess]:
     """Build the dependency around whichever provider the application wires in."""
 
-    def get_current_access(
+    async def get_current_access(
         request: Request,
         _documented_scheme: Annotated[str | None, Depends(oauth2_scheme)],
         session_service: Annotated[SessionServiceInterface, Depends(session_service_provider)],
     ) -> CurrentAccess:
         token = bearer_token_from_header(request.headers.get("authorization"))
-        access = session_service.authenticate_access_token(token)
+        # The one blocking step (token store and account lookup), in a worker thread.
+        access = await run_in_threadpool(session_service.authenticate_access_token, token)
         request.state.user_id = access.user.id
         return access
 
     return get_current_access
 
 
-def current_user_dependency(current_access: Callable[..., CurrentAccess]) -> Callable[..., UserOut]:
-    def get_current_user(access: Annotated[CurrentAccess, Depends(current_access)]) -> UserOut:
+def current_user_dependency(current_access: Provider[CurrentAccess]) -> Provider[UserOut]:
+    async def get_current_user(
+        access: Annotated[CurrentAccess, Depends(current_access)],
+    ) -> UserOut:
         return access.user
 
     return get_current_user
 
 
-def admin_dependency(current_user: Callable[..., UserOut]) -> Callable[..., UserOut]:
-    def get_current_admin(user: Annotated[UserOut, Depends(current_user)]) -> UserOut:
+def admin_dependency(current_user: Provider[UserOut]) -> Provider[UserOut]:
+    async def get_current_admin(user: Annotated[UserOut, Depends(current_user)]) -> UserOut:
         if user.role != "admin":
             raise ForbiddenError("This action needs the admin role.")
         return user

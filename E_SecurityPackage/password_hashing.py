@@ -2,43 +2,22 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
 import secrets
-import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
+from typing import TypeVar
 
 from passlib.context import CryptContext
 from passlib.exc import UnknownHashError
 
 HashTimer = Callable[[str], AbstractContextManager[object]]
+Result = TypeVar("Result")
 
 
 def _untimed(_operation: str) -> AbstractContextManager[object]:
     return nullcontext()
-
-
-M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
-LARGE_ALLOCATION_BYTES = 1024 * 1024
-
-
-def return_hash_memory_to_the_system() -> bool:
-    """Have glibc give every allocation of 1 MiB or more (each Argon2 computation's memory) its
-    own mapping, unmapped when freed.
-
-    By default glibc raises that threshold after the first such block is freed and then keeps
-    later ones in per-thread arenas; hashing spread over many worker threads then leaves
-    hundreds of MB resident after a flood of sign-ins. Process-wide and idempotent; True when
-    applied, False where the C library has no mallopt (not glibc).
-    """
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
-    return bool(mallopt(M_MMAP_THRESHOLD, LARGE_ALLOCATION_BYTES))
 
 
 class PasswordHasher:
@@ -47,9 +26,11 @@ class PasswordHasher:
     Every call costs one Argon2 computation, including `verify_unknown_user`, so an unknown
     account and a wrong password take the same time. Calls block: run them off the event loop.
 
-    At most `concurrency` computations (HASH_CONCURRENCY, default the CPU count) run at once
-    in this process; further callers wait, so a flood of sign-ins holds at most that many
-    times ARGON2_MEMORY_KIB of Argon2 memory.
+    The computations run on this hasher's own `concurrency` threads (HASH_CONCURRENCY, default
+    the CPU count); callers wait for the result. A flood of sign-ins therefore holds at most
+    that many times ARGON2_MEMORY_KIB of Argon2 memory, and each thread reuses the block its
+    allocator kept from the previous computation: memory handed out fresh by the kernel for
+    every computation costs about half as much again in page faults (bench/RESULTS.md).
     """
 
     def __init__(
@@ -61,13 +42,13 @@ class PasswordHasher:
         timer: HashTimer = _untimed,
     ) -> None:
         """`timer(operation)` wraps each Argon2 computation (the app passes a metrics timer);
-        `concurrency` bounds how many run at once in this process."""
+        `concurrency` is the number of hashing threads of this hasher."""
         self._timer = timer
         self.memory_kib = memory_kib
         self.time_cost = time_cost
         self.parallelism = parallelism
         self.concurrency = concurrency or os.cpu_count() or 1
-        self._slots = threading.BoundedSemaphore(self.concurrency)
+        self._threads = ThreadPoolExecutor(self.concurrency, thread_name_prefix="argon2")
         self._context = CryptContext(
             schemes=["argon2"],
             argon2__type="ID",
@@ -77,16 +58,30 @@ class PasswordHasher:
         )
         self._dummy_hash = self._context.hash(secrets.token_urlsafe(32))
 
+    def _compute(self, operation: str, computation: Callable[[], Result]) -> Result:
+        def timed() -> Result:
+            with self._timer(operation):
+                return computation()
+
+        return self._threads.submit(timed).result()
+
+    def close(self) -> None:
+        """End the hashing threads (the application's shutdown calls this); a later
+        computation starts new ones."""
+        idle_threads = self._threads
+        self._threads = ThreadPoolExecutor(self.concurrency, thread_name_prefix="argon2")
+        idle_threads.shutdown(wait=False)
+
     def hash(self, password: str) -> str:
-        with self._slots, self._timer("hash"):
-            hashed: str = self._context.hash(password)
+        hashed: str = self._compute("hash", lambda: self._context.hash(password))
         return hashed
 
     def verify(self, password: str, stored_hash: str) -> tuple[bool, str | None]:
         """(matches, replacement hash when the stored one used other parameters)."""
         try:
-            with self._slots, self._timer("verify"):
-                matches, replacement = self._context.verify_and_update(password, stored_hash)
+            matches, replacement = self._compute(
+                "verify", lambda: self._context.verify_and_update(password, stored_hash)
+            )
         except (UnknownHashError, ValueError):
             self.verify_unknown_user(password)
             return False, None
@@ -94,5 +89,4 @@ class PasswordHasher:
 
     def verify_unknown_user(self, password: str) -> None:
         """Spend the same work as a real verification, for an account that does not exist."""
-        with self._slots, self._timer("verify"):
-            self._context.verify(password, self._dummy_hash)
+        self._compute("verify", lambda: self._context.verify(password, self._dummy_hash))

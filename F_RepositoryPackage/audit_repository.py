@@ -29,8 +29,8 @@ class SqlAlchemyAuditRepository(AuditRepository):
         self.session = session
 
     def add(self, event: AuditEvent) -> None:
+        """Staged: written by the unit of work's commit (nothing needs its id before)."""
         self.session.add(event)
-        self.session.flush()
 
     @staticmethod
     def _conditions(where: AuditQuery) -> list[ColumnElement[Any]]:

@@ -84,8 +84,8 @@ class SqlAlchemySessionRepository(SessionRepository):
         return self.session.scalars(statement).all()
 
     def add_refresh_token(self, token: RefreshToken) -> None:
+        """Staged: written by the next flush or the commit, with the rows staged beside it."""
         self.session.add(token)
-        self.session.flush()
 
     def find_refresh_token(self, token_hash: str) -> RefreshToken | None:
         statement = select(RefreshToken).where(RefreshToken.token_hash == token_hash)
@@ -107,7 +107,6 @@ class SqlAlchemySessionRepository(SessionRepository):
 
     def record_access_token(self, session_id: int, jti: str, expires_at: datetime) -> None:
         self.session.add(SessionAccessToken(jti=jti, session_id=session_id, expires_at=expires_at))
-        self.session.flush()
 
     def end(self, auth_session: AuthSession, now: datetime) -> list[DeniedToken]:
         return self._end([auth_session], now)

@@ -38,6 +38,7 @@ from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
 from G_ServiceFunctionPackage.session_service_function import SessionServiceInterface
 from H_ServiceImplementationPackage.account_rules import end_all_tokens, to_user_out
 from H_ServiceImplementationPackage.audit_recorder import AuditRecorder
+from H_ServiceImplementationPackage.session_pruning import PruneSchedule
 
 REFRESH_TOKEN_BYTES = 32  # 256 random bits
 
@@ -61,19 +62,25 @@ class SessionService(SessionServiceInterface):
         refresh_lifetime: timedelta,
         *,
         audit: AuditRecorder | None = None,
+        prune_schedule: PruneSchedule | None = None,
     ) -> None:
+        """`prune_schedule` is the process's shared one; without it this service prunes at
+        its first sign-in and then at most once per PRUNE_INTERVAL of its clock."""
         self.uow = uow
         self.tokens = tokens
         self.denylist = denylist
         self.clock = clock
         self.refresh_lifetime = refresh_lifetime
         self.audit = audit or AuditRecorder(clock)
+        self.prune_schedule = prune_schedule or PruneSchedule()
 
     def start(self, user: UserOut, token_version: int, client: ClientInfo) -> TokenOut:
-        """Open a session; each sign-in also clears out expired session bookkeeping."""
+        """Open a session; a sign-in also clears out expired session bookkeeping, at most
+        once per PRUNE_INTERVAL per process."""
         now = self.clock.now()
         with self.uow:
-            self.uow.sessions.prune_expired(now)
+            if self.prune_schedule.claim(now):
+                self.uow.sessions.prune_expired(now)
             auth_session = self.uow.sessions.add(
                 AuthSession(
                     user_id=user.id,

@@ -19,7 +19,7 @@ router = APIRouter(tags=["account"])
     responses=error_responses(401),
     summary="The signed-in account",
 )
-def read_me(user: CurrentUser) -> UserOut:
+async def read_me(user: CurrentUser) -> UserOut:
     return user
 
 

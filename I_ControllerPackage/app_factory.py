@@ -19,7 +19,6 @@ from D_CustomExceptionPackage.login_custom_exception_handling import register_ex
 from E_SecurityPackage import login_throttle
 from E_SecurityPackage.client_address import TrustedProxies
 from E_SecurityPackage.clock import Clock
-from E_SecurityPackage.password_hashing import return_hash_memory_to_the_system
 from E_SecurityPackage.token_denylist import redis_client_from_url
 from F_RepositoryPackage.unit_of_work import SqlAlchemyUnitOfWork
 from H_ServiceImplementationPackage.user_admin_service_implementation import UserAdminService
@@ -102,7 +101,6 @@ def create_app(
     app its own); by default every worker and instance shares DEFAULT_KEY_PREFIX."""
     settings = settings or get_settings()
     configure_logging(settings.LOG_LEVEL)
-    return_hash_memory_to_the_system()
     database = Database(settings.database_url, settings.DB_POOL_SIZE, settings.DB_MAX_OVERFLOW)
     security = build_security_components(settings, clock)
     bootstrap_admin_request(settings)  # invalid BOOTSTRAP_ADMIN_* values stop start-up here
@@ -122,6 +120,7 @@ def create_app(
         yield
         logger.info("service stopping")
         database.dispose()
+        security.hasher.close()
         if running_app.state.redis is not None:
             running_app.state.redis.close()
 

@@ -2,6 +2,11 @@
 
 Controllers depend on the providers below through `Depends`; a test swaps any part with
 `app.dependency_overrides[provider] = ...`.
+
+The providers are `async def` because they only assemble objects: FastAPI runs a plain `def`
+dependency in a worker thread, and a thread hop per provider was most of the cost of a cheap
+request such as GET /users/me (bench/RESULTS.md). Blocking work (database, Redis, Argon2)
+happens in the service calls, which the routes run off the event loop.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from G_ServiceFunctionPackage.user_admin_service_function import UserAdminServic
 from H_ServiceImplementationPackage.audit_recorder import AuditRecorder
 from H_ServiceImplementationPackage.audit_service_implementation import AuditService
 from H_ServiceImplementationPackage.login_service_implementation import AuthService
+from H_ServiceImplementationPackage.session_pruning import PruneSchedule
 from H_ServiceImplementationPackage.session_service_implementation import SessionService
 from H_ServiceImplementationPackage.user_admin_service_implementation import UserAdminService
 from I_ControllerPackage.metrics import time_password_hash
@@ -62,6 +68,7 @@ class SecurityComponents:
     tokens: TokenService
     refresh_lifetime: timedelta
     trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
+    prune_schedule: PruneSchedule = field(default_factory=PruneSchedule)
 
 
 def build_security_components(settings: Settings, clock: Clock | None = None) -> SecurityComponents:
@@ -116,16 +123,16 @@ def build_login_throttle(
     return memory_login_throttle(limits, clock, name_key_secret)
 
 
-def get_security(request: Request) -> SecurityComponents:
+async def get_security(request: Request) -> SecurityComponents:
     components: SecurityComponents = request.app.state.security
     return components
 
 
-def get_unit_of_work(session: Annotated[Session, Depends(get_db)]) -> AbstractUnitOfWork:
+async def get_unit_of_work(session: Annotated[Session, Depends(get_db)]) -> AbstractUnitOfWork:
     return SqlAlchemyUnitOfWork(session=session)
 
 
-def get_token_denylist(
+async def get_token_denylist(
     request: Request,
     session: Annotated[Session, Depends(get_db)],
     security: Annotated[SecurityComponents, Depends(get_security)],
@@ -137,7 +144,7 @@ def get_token_denylist(
     return SqlAlchemyTokenDenylist(session, security.clock)
 
 
-def get_client_info(
+async def get_client_info(
     request: Request, security: Annotated[SecurityComponents, Depends(get_security)]
 ) -> ClientInfo:
     """The client's address (X-Forwarded-For believed only from TRUSTED_PROXIES) and agent."""
@@ -150,19 +157,19 @@ def get_client_info(
     )
 
 
-def get_login_throttle(request: Request) -> LoginThrottle:
+async def get_login_throttle(request: Request) -> LoginThrottle:
     throttle: LoginThrottle = request.app.state.throttle
     return throttle
 
 
-def get_audit_recorder(
+async def get_audit_recorder(
     security: Annotated[SecurityComponents, Depends(get_security)],
     client: Annotated[ClientInfo, Depends(get_client_info)],
 ) -> AuditRecorder:
     return AuditRecorder(security.clock, client)
 
 
-def get_session_service(
+async def get_session_service(
     uow: Annotated[AbstractUnitOfWork, Depends(get_unit_of_work)],
     security: Annotated[SecurityComponents, Depends(get_security)],
     denylist: Annotated[TokenDenylist, Depends(get_token_denylist)],
@@ -175,10 +182,11 @@ def get_session_service(
         security.clock,
         security.refresh_lifetime,
         audit=audit,
+        prune_schedule=security.prune_schedule,
     )
 
 
-def get_auth_service(
+async def get_auth_service(
     uow: Annotated[AbstractUnitOfWork, Depends(get_unit_of_work)],
     security: Annotated[SecurityComponents, Depends(get_security)],
     sessions: Annotated[SessionServiceInterface, Depends(get_session_service)],
@@ -203,7 +211,7 @@ get_current_user = current_user_dependency(get_current_access)
 get_current_admin = admin_dependency(get_current_user)
 
 
-def get_user_admin_service(
+async def get_user_admin_service(
     uow: Annotated[AbstractUnitOfWork, Depends(get_unit_of_work)],
     security: Annotated[SecurityComponents, Depends(get_security)],
     actor: Annotated[UserOut, Depends(get_current_user)],
@@ -214,7 +222,7 @@ def get_user_admin_service(
     return UserAdminService(uow, security.hasher, security.policy, security.clock, audit=audit)
 
 
-def get_audit_service(
+async def get_audit_service(
     uow: Annotated[AbstractUnitOfWork, Depends(get_unit_of_work)],
 ) -> AuditServiceInterface:
     return AuditService(uow)

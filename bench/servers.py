@@ -23,6 +23,9 @@ BARE_APP = "bench.bare_jwt_app:app"
 WORKERS = 2
 # The production command's options (README "Performance"): without this protocol, every
 # keep-alive response of a multi-worker uvicorn waits ~40 ms on Nagle's algorithm.
+# As README's multi-worker command runs the service (the service logs its own JSON line per
+# request, so uvicorn's access log would only repeat it).
+RUN_FLAGS = ("--no-access-log", "--no-proxy-headers", "--no-server-header")
 HTTP_PROTOCOL = "I_ControllerPackage.http_protocol:NoDelayH11Protocol"
 BENCH_SECRET_KEY = "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105
 DEFAULT_POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
@@ -107,7 +110,7 @@ def uvicorn_server(app: str, env: Mapping[str, str], work_dir: Path) -> Iterator
     port = free_port()
     log = work_dir / f"{app.split(':')[0]}-{port}.log"
     command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--workers", str(WORKERS), "--http", HTTP_PROTOCOL]
+    command += ["--workers", str(WORKERS), "--http", HTTP_PROTOCOL, *RUN_FLAGS]
     with log.open("ab") as output:
         process = subprocess.Popen(
             command, cwd=work_dir, env=dict(env), stdout=output, stderr=subprocess.STDOUT
