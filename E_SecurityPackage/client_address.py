@@ -9,6 +9,7 @@ keeps the peer's address, whatever it sends in the header.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable, Sequence
 
@@ -17,9 +18,11 @@ from A_DatabasePackage.settings import IPNetwork
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_address(value: str) -> IPAddress | None:
     """An address as proxies write it (`1.2.3.4`, `1.2.3.4:443`, `[2001:db8::1]:443`,
-    `2001:db8::1`), with IPv4-mapped IPv6 addresses given as IPv4; None if it is none."""
+    `2001:db8::1`), with IPv4-mapped IPv6 addresses given as IPv4; None if it is none.
+    Cached: the same peers and proxies come back request after request."""
     text = value.strip().strip('"')
     if text.startswith("["):
         text = text[1:].split("]", 1)[0]

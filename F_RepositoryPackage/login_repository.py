@@ -7,6 +7,8 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +23,35 @@ from B_EntityPackage.login_entity_master import (
 from D_CustomExceptionPackage.errors import EmailTakenError, UsernameTakenError
 
 
+@dataclass(frozen=True)
+class AccountView:
+    """An account as the access-token check reads it: the public fields plus what decides
+    whether a token still counts (is_active, token_version); never the password hash."""
+
+    id: int
+    username: str
+    email: str
+    full_name: str | None
+    role: str
+    is_active: bool
+    token_version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+ACCOUNT_VIEW_COLUMNS = (
+    User.id,
+    User.username,
+    User.email,
+    User.full_name,
+    User.role,
+    User.is_active,
+    User.token_version,
+    User.created_at,
+    User.updated_at,
+)
+
+
 class UserRepository(abc.ABC):
     @abc.abstractmethod
     def add(self, user: User) -> User:
@@ -32,6 +63,11 @@ class UserRepository(abc.ABC):
 
     @abc.abstractmethod
     def get(self, user_id: int) -> User | None: ...
+
+    @abc.abstractmethod
+    def account_view(self, user_id: int) -> AccountView | None:
+        """A read-only view for the check every authenticated request makes (a plain row,
+        not a loaded entity: cosmicpython's read side)."""
 
     @abc.abstractmethod
     def find_by_sign_in_name(self, name: str) -> User | None:
@@ -94,6 +130,10 @@ class SqlAlchemyUserRepository(UserRepository):
 
     def get(self, user_id: int) -> User | None:
         return self.session.get(User, user_id)
+
+    def account_view(self, user_id: int) -> AccountView | None:
+        row = self.session.execute(select(*ACCOUNT_VIEW_COLUMNS).where(User.id == user_id)).first()
+        return AccountView(*row) if row is not None else None
 
     def find_by_sign_in_name(self, name: str) -> User | None:
         column = User.email if "@" in name else User.username

@@ -36,7 +36,7 @@ from E_SecurityPackage.login_auth_jwt import TokenService
 from E_SecurityPackage.token_denylist import DeniedToken, TokenDenylist
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
 from G_ServiceFunctionPackage.session_service_function import SessionServiceInterface
-from H_ServiceImplementationPackage.account_rules import end_all_tokens, to_user_out
+from H_ServiceImplementationPackage.account_rules import end_all_tokens
 from H_ServiceImplementationPackage.audit_recorder import AuditRecorder
 from H_ServiceImplementationPackage.session_pruning import PruneSchedule
 
@@ -125,10 +125,10 @@ class SessionService(SessionServiceInterface):
         if self.denylist.is_denied(claims.jti):
             raise InvalidTokenError()
         with self.uow:
-            user = self.uow.users.get(claims.user_id)
-            if user is None or not user.is_active or user.token_version != claims.token_version:
-                raise InvalidTokenError()
-            return CurrentAccess(user=to_user_out(user), claims=claims)
+            user = self.uow.users.account_view(claims.user_id)
+        if user is None or not user.is_active or user.token_version != claims.token_version:
+            raise InvalidTokenError()
+        return CurrentAccess(user=UserOut.model_validate(user), claims=claims)
 
     def refresh(self, refresh_token: str, client: ClientInfo) -> TokenOut:
         now = self.clock.now()

@@ -206,7 +206,24 @@ async def get_auth_service(
     )
 
 
-get_current_access = current_access_dependency(get_session_service)
+async def get_token_check_service(
+    uow: Annotated[AbstractUnitOfWork, Depends(get_unit_of_work)],
+    security: Annotated[SecurityComponents, Depends(get_security)],
+    denylist: Annotated[TokenDenylist, Depends(get_token_denylist)],
+) -> SessionServiceInterface:
+    """The session service as the current-user dependency needs it: checking a token writes
+    nothing, so it is built without the audit recorder and the client's details."""
+    return SessionService(
+        uow,
+        security.tokens,
+        denylist,
+        security.clock,
+        security.refresh_lifetime,
+        prune_schedule=security.prune_schedule,
+    )
+
+
+get_current_access = current_access_dependency(get_token_check_service)
 get_current_user = current_user_dependency(get_current_access)
 get_current_admin = admin_dependency(get_current_user)
 

@@ -10,6 +10,7 @@ a last guard, since nothing is supposed to log such values in the first place.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
@@ -33,6 +34,7 @@ _RECORD_ATTRIBUTES = frozenset(vars(_BARE_RECORD)) | {
 }
 
 
+@functools.lru_cache(maxsize=1024)
 def _is_sensitive(key: str) -> bool:
     lowered = key.lower()
     return any(part in lowered for part in SENSITIVE_KEY_PARTS)

@@ -20,7 +20,7 @@ from E_SecurityPackage.access_context import ClientInfo
 from E_SecurityPackage.login_auth_jwt import TokenService
 from E_SecurityPackage.password_hashing import PasswordHasher
 from E_SecurityPackage.password_policy import PasswordPolicy
-from F_RepositoryPackage.login_repository import UserRepository
+from F_RepositoryPackage.login_repository import AccountView, UserRepository
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
 from H_ServiceImplementationPackage.login_service_implementation import AuthService
 from H_ServiceImplementationPackage.session_service_implementation import SessionService
@@ -99,6 +99,22 @@ class FakeUserRepository(UserRepository):
         if user_id not in self._visible_ids():
             return None
         return self._object(user_id)
+
+    def account_view(self, user_id: int) -> AccountView | None:
+        user = self.get(user_id)
+        if user is None:
+            return None
+        return AccountView(
+            id=user.id,
+            username=user.username,
+            email=user.email,
+            full_name=user.full_name,
+            role=user.role,
+            is_active=user.is_active,
+            token_version=user.token_version,
+            created_at=user.created_at,
+            updated_at=user.updated_at,
+        )
 
     def find_by_sign_in_name(self, name: str) -> User | None:
         field = "email" if "@" in name else "username"
