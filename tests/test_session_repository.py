@@ -174,8 +174,10 @@ def test_refresh_token_hashes_are_unique(database: Database) -> None:
         repository = SqlAlchemySessionRepository(session)
         session_id = add_session(repository, add_user(session, "alice"))
         add_refresh_token(repository, session_id, "f" * 64)
+        session.flush()
+        add_refresh_token(repository, session_id, "f" * 64)  # staged; the flush writes it
         with pytest.raises(IntegrityError):
-            add_refresh_token(repository, session_id, "f" * 64)
+            session.flush()
 
 
 def test_end_returns_only_unexpired_access_tokens(database: Database) -> None:
