@@ -13,16 +13,13 @@ COPY requirements.txt /tmp/requirements.txt
 RUN /opt/venv/bin/pip install --only-binary=:all: -r /tmp/requirements.txt
 
 # Stage 2: the runtime, with the virtual environment and the service's code only.
-# MALLOC_MMAP_THRESHOLD_: Argon2's memory (ARGON2_MEMORY_KIB per hash) goes back to the system
-# after a burst of sign-ins instead of staying in the worker (README "Run in production").
 FROM ${PYTHON_IMAGE} AS runtime
 ENV PATH="/opt/venv/bin:${PATH}" \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     APP_ENV=production \
     BIND=0.0.0.0:8000 \
-    PROMETHEUS_MULTIPROC_DIR=/tmp/auth-service-metrics \
-    MALLOC_MMAP_THRESHOLD_=1048576
+    PROMETHEUS_MULTIPROC_DIR=/tmp/auth-service-metrics
 RUN groupadd --system --gid 10001 app \
  && useradd --system --uid 10001 --gid app --home-dir /nonexistent --no-create-home \
       --shell /usr/sbin/nologin app
@@ -39,7 +36,7 @@ COPY F_RepositoryPackage ./F_RepositoryPackage
 COPY G_ServiceFunctionPackage ./G_ServiceFunctionPackage
 COPY H_ServiceImplementationPackage ./H_ServiceImplementationPackage
 COPY I_ControllerPackage ./I_ControllerPackage
-COPY deploy/__init__.py deploy/gunicorn_conf.py deploy/worker.py ./deploy/
+COPY deploy/__init__.py deploy/gunicorn_conf.py deploy/worker.py deploy/process_setup.py deploy/serve.py ./deploy/
 COPY scripts/__init__.py scripts/manage.py ./scripts/
 # The code stays root's and read-only; the service writes only to /tmp (metrics files).
 USER 10001:10001

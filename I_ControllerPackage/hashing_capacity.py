@@ -1,9 +1,11 @@
-"""Routes that hash passwords wait for a hashing slot on the event loop, not in a thread.
+"""Routes that hash passwords wait for a slot on the event loop, not in a thread.
 
-At most HASH_CONCURRENCY service calls that hash run at once per process (the PasswordHasher's
-own semaphore bounds the Argon2 computations themselves). A request waiting for its turn is a
-parked coroutine, not a parked worker thread, so a flood of sign-ins cannot occupy the thread
-pool that cheap routes such as /users/me and /healthz need.
+At most CALLS_PER_HASHING_THREAD x HASH_CONCURRENCY service calls that hash run at once per
+process; the PasswordHasher's own HASH_CONCURRENCY threads bound the Argon2 computations (and
+their memory) themselves. The extra calls do their database work (loading the account,
+opening the session) while the others hash, so the hashing threads never wait for it. A
+request waiting for its turn is a parked coroutine, not a parked worker thread, so a flood of
+sign-ins cannot occupy the thread pool that cheap routes such as /users/me and /healthz need.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from fastapi import FastAPI, Request
 T = TypeVar("T")
 Arguments = TypeVarTuple("Arguments")
 
+CALLS_PER_HASHING_THREAD = 2
 
-def install_hash_limiter(app: FastAPI, concurrency: int) -> anyio.CapacityLimiter:
+
+def install_hash_limiter(app: FastAPI, hash_concurrency: int) -> anyio.CapacityLimiter:
     """Create the limiter on the running event loop (called from the lifespan)."""
-    limiter = anyio.CapacityLimiter(concurrency)
+    limiter = anyio.CapacityLimiter(CALLS_PER_HASHING_THREAD * hash_concurrency)
     app.state.hash_limiter = limiter
     return limiter
 

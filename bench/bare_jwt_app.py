@@ -1,8 +1,8 @@
 """The baseline for GET /users/me: a bare FastAPI app whose one route only verifies the bearer
 token, with the service's own TokenService (python-jose, the same key, algorithm, issuer,
 audience and claim checks) and the same Authorization parsing. Served exactly like the
-service (`uvicorn bench.bare_jwt_app:app --workers 2`), it is what /users/me would cost with
-no database, no session and no user lookup at all.
+service (`python -m deploy.serve bench.bare_jwt_app:app`, two workers), it is what /users/me
+would cost with no database, no session and no user lookup at all.
 
 The route is a plain `def`, so FastAPI runs it in its thread pool: one thread hop per request,
 as the service's token check makes one.

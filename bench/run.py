@@ -1,7 +1,7 @@
 """One command for the whole benchmark: `python bench/run.py` (README "Performance").
 
-For SQLite and for a private PostgreSQL database it starts the service with
-`uvicorn ... --workers 2` (production settings, default Argon2 parameters), loads it with wrk
+For SQLite and for a private PostgreSQL database it starts the service with two workers under
+`python -m deploy.serve` (production settings, default Argon2 parameters), loads it with wrk
 from separate processes over loopback, and prints (and records in bench/RESULTS.md):
 
 1. the raw Argon2id verify rate of two processes with the service's parameters, and
@@ -44,7 +44,7 @@ from bench.load import (  # noqa: E402
 from bench.report import BackendResult, load_average, machine, record, section  # noqa: E402
 from bench.servers import (  # noqa: E402
     BARE_APP,
-    HTTP_PROTOCOL,
+    LAUNCHER,
     SERVICE_APP,
     WORKERS,
     private_postgres_database,
@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error(f"unknown backend {backend!r}")
     settings = Settings(_env_file=None)
     settings_text = (
-        f"service: uvicorn --workers {WORKERS} --http {HTTP_PROTOCOL}, APP_ENV=production, "
+        f"service: python -m {LAUNCHER} (uvicorn), WEB_CONCURRENCY={WORKERS}, APP_ENV=production, "
         "Argon2id "
         f"m={settings.ARGON2_MEMORY_KIB} KiB t={settings.ARGON2_TIME_COST} "
         f"p={settings.ARGON2_PARALLELISM}; {seconds:g} s per phase; wrk -t1, "

@@ -1,4 +1,5 @@
-"""The servers under test: uvicorn with two workers, the way production runs the service."""
+"""The servers under test: two uvicorn workers under deploy/serve.py, each worker with a
+listening socket of its own, the way production runs the service."""
 
 from __future__ import annotations
 
@@ -21,12 +22,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SERVICE_APP = "I_ControllerPackage.logic_controller:app"
 BARE_APP = "bench.bare_jwt_app:app"
 WORKERS = 2
-# The production command's options (README "Performance"): without this protocol, every
-# keep-alive response of a multi-worker uvicorn waits ~40 ms on Nagle's algorithm.
-# As README's multi-worker command runs the service (the service logs its own JSON line per
-# request, so uvicorn's access log would only repeat it).
-RUN_FLAGS = ("--no-access-log", "--no-proxy-headers", "--no-server-header")
-HTTP_PROTOCOL = "I_ControllerPackage.http_protocol:NoDelayH11Protocol"
+# deploy/serve.py runs uvicorn with the production command's options (TCP_NODELAY, no access
+# log: the service logs its own JSON line per request) and spreads the connections evenly over
+# the workers. uvicorn's own --workers shares one socket, and then one worker often held 15 of
+# wrk's 16 connections, so a figure depended on how the connections happened to fall.
+LAUNCHER = "deploy.serve"
 BENCH_SECRET_KEY = "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105
 DEFAULT_POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 
@@ -106,14 +106,21 @@ def _wait_healthy(server: Server, timeout: float = 60.0) -> None:
 
 @contextmanager
 def uvicorn_server(app: str, env: Mapping[str, str], work_dir: Path) -> Iterator[Server]:
-    """`uvicorn <app> --workers 2` on a free loopback port, in `work_dir` (no stray .env)."""
+    """`python -m deploy.serve <app>` with 2 workers on a free loopback port, in `work_dir`
+    (no stray .env)."""
     port = free_port()
     log = work_dir / f"{app.split(':')[0]}-{port}.log"
-    command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--workers", str(WORKERS), "--http", HTTP_PROTOCOL, *RUN_FLAGS]
+    command = [sys.executable, "-m", LAUNCHER, app]
+    server_variables = {"BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(WORKERS)}
+    if "HASH_CONCURRENCY" in os.environ:  # to compare with the default
+        server_variables["HASH_CONCURRENCY"] = os.environ["HASH_CONCURRENCY"]
     with log.open("ab") as output:
         process = subprocess.Popen(
-            command, cwd=work_dir, env=dict(env), stdout=output, stderr=subprocess.STDOUT
+            command,
+            cwd=work_dir,
+            env={**env, **server_variables},
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
     server = Server(process, port, log)
     try:

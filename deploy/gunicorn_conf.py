@@ -29,6 +29,13 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
+from deploy.process_setup import (  # noqa: E402
+    available_cores,
+    empty_metrics_dir,
+    json_logging_config,
+    migrate_once,
+)
+
 METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 _own_metrics_dir = METRICS_DIR_VARIABLE not in os.environ
 # Set before any worker starts, so prometheus-client starts in multi-process mode in each.
@@ -37,17 +44,10 @@ METRICS_DIR = Path(
 )
 
 
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 wsgi_app = "I_ControllerPackage.logic_controller:app"
 worker_class = "deploy.worker.ServiceWorker"
 bind = [os.environ.get("BIND", "0.0.0.0:8000")]
-workers = int(os.environ.get("WEB_CONCURRENCY") or _cores())
+workers = int(os.environ.get("WEB_CONCURRENCY") or available_cores())
 timeout = int(os.environ.get("WORKER_TIMEOUT", "60"))
 graceful_timeout = int(os.environ.get("GRACEFUL_TIMEOUT", "30"))
 keepalive = int(os.environ.get("KEEPALIVE", "5"))
@@ -63,50 +63,12 @@ worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None  # noqa: S108
 
 # gunicorn's and uvicorn's own lines as JSON on stdout too, like the service's; no access log.
 accesslog = None
-logconfig_dict: dict[str, Any] = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "I_ControllerPackage.json_logging.JsonFormatter"}},
-    "handlers": {
-        "stdout": {
-            "class": "I_ControllerPackage.json_logging.StdoutHandler",
-            "formatter": "json",
-        }
-    },
-    "root": {"level": "WARNING", "handlers": []},
-    "loggers": {
-        "gunicorn.error": {"level": "INFO", "handlers": ["stdout"], "propagate": False},
-        "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
-        "auth_service": {"level": "INFO", "handlers": ["stdout"], "propagate": False},
-    },
-}
-
-
-def _empty_metrics_dir() -> None:
-    METRICS_DIR.mkdir(parents=True, exist_ok=True)
-    for entry in METRICS_DIR.iterdir():
-        if entry.is_file() and entry.suffix == ".db":
-            entry.unlink()
-
-
-def _migrate() -> None:
-    from A_DatabasePackage.login_database_connection import Database
-    from A_DatabasePackage.migrations_runner import upgrade_to_head
-    from A_DatabasePackage.settings import get_settings
-
-    settings = get_settings()
-    if not settings.AUTO_MIGRATE:
-        return
-    database = Database(settings.database_url)
-    try:
-        upgrade_to_head(database)
-    finally:
-        database.dispose()  # no connection crosses the fork
+logconfig_dict: dict[str, Any] = json_logging_config("gunicorn.error", "gunicorn.access")
 
 
 def on_starting(server: Any) -> None:
-    _empty_metrics_dir()
-    _migrate()
+    empty_metrics_dir(METRICS_DIR)
+    migrate_once()
     server.log.info("migrations applied; metrics in %s", METRICS_DIR)
 
 
