@@ -99,6 +99,11 @@ class Database:
         self.session_factory = sessionmaker(
             bind=self.engine, autoflush=False, expire_on_commit=False
         )
+        self.read_session_factory = sessionmaker(
+            bind=self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+            autoflush=False,
+            expire_on_commit=False,
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -106,6 +111,12 @@ class Database:
 
     def session(self) -> Session:
         return self.session_factory()
+
+    def read_session(self) -> Session:
+        """A session for checks that only read (the access-token check of every signed-in
+        request): each statement commits by itself, so PostgreSQL is spared the BEGIN and
+        ROLLBACK round trips around them. Nothing it writes could be rolled back."""
+        return self.read_session_factory()
 
     def dispose(self) -> None:
         self.engine.dispose()

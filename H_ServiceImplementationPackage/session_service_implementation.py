@@ -122,9 +122,9 @@ class SessionService(SessionServiceInterface):
 
     def authenticate_access_token(self, token: str) -> CurrentAccess:
         claims = self.tokens.verify_access_token(token)
-        if self.denylist.is_denied(claims.jti):
-            raise InvalidTokenError()
         with self.uow:
+            if self.denylist.is_denied(claims.jti):
+                raise InvalidTokenError()
             user = self.uow.users.account_view(claims.user_id)
         if user is None or not user.is_active or user.token_version != claims.token_version:
             raise InvalidTokenError()

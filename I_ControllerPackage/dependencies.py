@@ -20,7 +20,7 @@ import redis
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from A_DatabasePackage.login_database_connection import get_db
+from A_DatabasePackage.login_database_connection import Database, get_database, get_db
 from A_DatabasePackage.settings import Settings
 from C_SchemaPackage.response import UserOut
 from E_SecurityPackage.access_context import ClientInfo, CurrentAccess
@@ -132,16 +132,20 @@ async def get_unit_of_work(session: Annotated[Session, Depends(get_db)]) -> Abst
     return SqlAlchemyUnitOfWork(session=session)
 
 
+def _token_denylist(request: Request, session: Session, clock: Clock) -> TokenDenylist:
+    """Redis when REDIS_URL is set (shared by every worker and instance), else the database."""
+    redis_client = request.app.state.redis
+    if redis_client is not None:
+        return RedisTokenDenylist(redis_client, clock)
+    return SqlAlchemyTokenDenylist(session, clock)
+
+
 async def get_token_denylist(
     request: Request,
     session: Annotated[Session, Depends(get_db)],
     security: Annotated[SecurityComponents, Depends(get_security)],
 ) -> TokenDenylist:
-    """Redis when REDIS_URL is set (shared by every worker and instance), else the database."""
-    redis_client = request.app.state.redis
-    if redis_client is not None:
-        return RedisTokenDenylist(redis_client, security.clock)
-    return SqlAlchemyTokenDenylist(session, security.clock)
+    return _token_denylist(request, session, security.clock)
 
 
 async def get_client_info(
@@ -207,16 +211,23 @@ async def get_auth_service(
 
 
 async def get_token_check_service(
-    uow: Annotated[AbstractUnitOfWork, Depends(get_unit_of_work)],
-    security: Annotated[SecurityComponents, Depends(get_security)],
-    denylist: Annotated[TokenDenylist, Depends(get_token_denylist)],
+    request: Request, database: Annotated[Database, Depends(get_database)]
 ) -> SessionServiceInterface:
-    """The session service as the current-user dependency needs it: checking a token writes
-    nothing, so it is built without the audit recorder and the client's details."""
+    """The session service as the current-user dependency needs it.
+
+    Checking a token only reads, so it gets a unit of work of its own on a read session
+    (autocommit: no BEGIN and ROLLBACK round trips on PostgreSQL), which the check closes when
+    it ends; the rest of the request keeps its own session (`get_db`). It is built without
+    the audit recorder and the client's details, and takes its parts from the application
+    state: every signed-in request builds it, and resolving a dependency costs FastAPI about
+    as much as a small query (bench/RESULTS.md).
+    """
+    security: SecurityComponents = request.app.state.security
+    uow = SqlAlchemyUnitOfWork(session_factory=database.read_session)
     return SessionService(
         uow,
         security.tokens,
-        denylist,
+        _token_denylist(request, uow.session, security.clock),
         security.clock,
         security.refresh_lifetime,
         prune_schedule=security.prune_schedule,
