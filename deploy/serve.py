@@ -48,14 +48,10 @@ from multiprocessing.context import SpawnProcess
 from pathlib import Path
 from types import FrameType
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-if str(PROJECT_ROOT) not in sys.path:
-    sys.path.insert(0, str(PROJECT_ROOT))
+import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 
-import uvicorn  # noqa: E402
-from uvicorn.config import STARTUP_FAILURE  # noqa: E402
-
-from deploy.process_setup import (  # noqa: E402
+from deploy.process_setup import (
     available_cores,
     empty_metrics_dir,
     json_logging_config,
