@@ -7,7 +7,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -39,17 +39,8 @@ class AccountView:
     updated_at: datetime
 
 
-ACCOUNT_VIEW_COLUMNS = (
-    User.id,
-    User.username,
-    User.email,
-    User.full_name,
-    User.role,
-    User.is_active,
-    User.token_version,
-    User.created_at,
-    User.updated_at,
-)
+# The User columns of the same names, in the view's order (AccountView(*row) relies on it).
+ACCOUNT_VIEW_COLUMNS = tuple(getattr(User, view_field.name) for view_field in fields(AccountView))
 
 
 class UserRepository(abc.ABC):

@@ -1,11 +1,25 @@
-"""What a process manager does once, before its workers exist, whichever one runs the service
-(deploy/gunicorn_conf.py or deploy/serve.py): size, log set-up, metrics folder, migrations."""
+"""What the two process managers of the service (deploy/gunicorn_conf.py with its worker class,
+and deploy/serve.py) share: uvicorn's options, the size, the log set-up, and what is done once
+before the workers exist (metrics folder, migrations)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 from typing import Any
+
+# uvicorn's options wherever it runs the service (gunicorn's worker class, deploy/serve.py):
+# the service reads the client address itself (the TCP peer, or X-Forwarded-For from
+# TRUSTED_PROXIES), so uvicorn must not rewrite it from proxy headers; the request middleware
+# writes one JSON line per request, so uvicorn's access log would only repeat it; the Server
+# header only tells a scanner what runs here; and TCP_NODELAY on every connection
+# (I_ControllerPackage/http_protocol.py).
+UVICORN_OPTIONS: dict[str, Any] = {
+    "http": "I_ControllerPackage.http_protocol:NoDelayH11Protocol",
+    "proxy_headers": False,
+    "server_header": False,
+    "access_log": False,
+}
 
 
 def available_cores() -> int:

@@ -52,6 +52,7 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
 from deploy.process_setup import (
+    UVICORN_OPTIONS,
     available_cores,
     empty_metrics_dir,
     json_logging_config,
@@ -60,14 +61,6 @@ from deploy.process_setup import (
 
 SERVICE_APP = "I_ControllerPackage.logic_controller:app"
 METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
-# uvicorn's options of the production command (README "Run in production"): the service reads
-# the client address and writes the request log itself, and TCP_NODELAY on every connection.
-WORKER_OPTIONS = {
-    "http": "I_ControllerPackage.http_protocol:NoDelayH11Protocol",
-    "proxy_headers": False,
-    "server_header": False,
-    "access_log": False,
-}
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # A worker that fails this soon after its start is taken for one that cannot start at all.
 STARTUP_GRACE_SECONDS = 10.0
@@ -108,7 +101,7 @@ def run_worker(app: str, host: str, port: int, graceful_timeout: int, keepalive:
         timeout_graceful_shutdown=graceful_timeout,
         timeout_keep_alive=keepalive,
         log_config=json_logging_config("uvicorn.error", "uvicorn.access"),
-        **WORKER_OPTIONS,  # type: ignore[arg-type]
+        **UVICORN_OPTIONS,
     )
     uvicorn.Server(config).run(sockets=[sock])
 

@@ -1,11 +1,5 @@
-"""The gunicorn worker class: uvicorn, with proxy headers, the Server header and the access
-log off, and TCP_NODELAY on every connection (I_ControllerPackage/http_protocol.py).
-
-The service reads the client address itself (the TCP peer, or X-Forwarded-For from
-TRUSTED_PROXIES), so uvicorn must not rewrite it from proxy headers; the request middleware
-writes one JSON line per request, so uvicorn's access log would only repeat it; and the Server
-header only tells a scanner what runs here.
-"""
+"""The gunicorn worker class: uvicorn with the service's options (deploy/process_setup.py):
+proxy headers, the Server header and the access log off, TCP_NODELAY on every connection."""
 
 from __future__ import annotations
 
@@ -13,12 +7,8 @@ from typing import Any, ClassVar
 
 from uvicorn_worker import UvicornWorker
 
+from deploy.process_setup import UVICORN_OPTIONS
+
 
 class ServiceWorker(UvicornWorker):  # type: ignore[misc]
-    CONFIG_KWARGS: ClassVar[dict[str, Any]] = {
-        "loop": "auto",
-        "http": "I_ControllerPackage.http_protocol:NoDelayH11Protocol",
-        "proxy_headers": False,
-        "server_header": False,
-        "access_log": False,
-    }
+    CONFIG_KWARGS: ClassVar[dict[str, Any]] = {"loop": "auto", **UVICORN_OPTIONS}
