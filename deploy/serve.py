@@ -20,8 +20,9 @@ Server variables (the same as deploy/gunicorn_conf.py's):
 | KEEPALIVE | 5 | seconds an idle keep-alive connection stays open |
 | PROMETHEUS_MULTIPROC_DIR | a new temporary directory | where the workers keep their metrics |
 
-HASH_CONCURRENCY (a service setting) defaults here to the cores divided among the workers,
-as the connections are: one Argon2 computation per core on the whole machine.
+WEB_CONCURRENCY, GRACEFUL_TIMEOUT and KEEPALIVE are whole numbers of at least 1. When the
+service setting HASH_CONCURRENCY is unset, the workers get the cores divided among them, as
+the connections are: one Argon2 computation per core on the whole machine.
 
 The parent empties the metrics folder and applies the migrations once (unless
 AUTO_MIGRATE=false), then starts the workers and replaces one that dies. SIGTERM or SIGINT
@@ -191,31 +192,40 @@ def _forget_metrics_of(pid: int | None) -> None:
     multiprocess.mark_process_dead(pid, path=metrics_dir)  # type: ignore[no-untyped-call]
 
 
+def _positive_int(name: str, default: int) -> int:
+    text = os.environ.get(name) or str(default)
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("app", nargs="?", default=SERVICE_APP, help="module:attribute")
     arguments = parser.parse_args(argv)
     logging.config.dictConfig(json_logging_config("deploy.serve", "uvicorn.access"))
-    own_metrics_dir = METRICS_DIR_VARIABLE not in os.environ
-    # Set before any worker starts, so prometheus-client starts in multi-process mode in each.
-    metrics_dir = Path(
-        os.environ.setdefault(METRICS_DIR_VARIABLE, tempfile.mkdtemp(prefix="auth-metrics-"))
-    )
-    workers = int(os.environ.get("WEB_CONCURRENCY") or available_cores())
-    # The workers get equal shares of the connections, so the cores can be shared out too:
-    # more Argon2 computations at once than cores only thrash the caches (bench/RESULTS.md).
-    os.environ.setdefault("HASH_CONCURRENCY", str(max(1, available_cores() // workers)))
+    bind = os.environ.get("BIND") or "0.0.0.0:8000"
+    try:
+        parse_bind(bind)
+        workers = _positive_int("WEB_CONCURRENCY", available_cores())
+        graceful_timeout = _positive_int("GRACEFUL_TIMEOUT", 30)
+        keepalive = _positive_int("KEEPALIVE", 5)
+    except ValueError as error:
+        logger.error("%s", error)
+        return STARTUP_FAILURE
+    if not os.environ.get("HASH_CONCURRENCY"):
+        # The workers get equal shares of the connections, so the cores can be shared out too:
+        # more Argon2 computations at once than cores only thrash the caches (README "Sizing").
+        os.environ["HASH_CONCURRENCY"] = str(max(1, available_cores() // workers))
+    own_metrics_dir = not os.environ.get(METRICS_DIR_VARIABLE)
+    if own_metrics_dir:
+        # Set before any worker starts, so prometheus-client runs in multi-process mode in each.
+        os.environ[METRICS_DIR_VARIABLE] = tempfile.mkdtemp(prefix="auth-metrics-")
+    metrics_dir = Path(os.environ[METRICS_DIR_VARIABLE])
     try:
         empty_metrics_dir(metrics_dir)
         migrate_once()
-        supervisor = Supervisor(
-            arguments.app,
-            os.environ.get("BIND", "0.0.0.0:8000"),
-            workers,
-            int(os.environ.get("GRACEFUL_TIMEOUT", "30")),
-            int(os.environ.get("KEEPALIVE", "5")),
-        )
-        return supervisor.run()
+        return Supervisor(arguments.app, bind, workers, graceful_timeout, keepalive).run()
     finally:
         if own_metrics_dir:
             shutil.rmtree(metrics_dir, ignore_errors=True)

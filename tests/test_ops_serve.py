@@ -44,10 +44,23 @@ CONNECTIONS = 16
 REQUESTS_PER_CONNECTION = 3
 
 
-def spawn_serve(env: Mapping[str, str], log_dir: Path, port: int, *args: str) -> LiveServer:
+def spawn_serve(
+    env: Mapping[str, str],
+    log_dir: Path,
+    port: int,
+    *args: str,
+    variables: Mapping[str, str] | None = None,
+) -> LiveServer:
+    """`python -m deploy.serve` with two workers on `port`; `variables` replace any server
+    variable, those two included."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"serve-{port}.log"
-    full_env = {**env, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(WORKERS)}
+    full_env = {
+        **env,
+        "BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": str(WORKERS),
+        **(variables or {}),
+    }
     with log_path.open("ab") as out, log_path.with_suffix(".stderr").open("ab") as err:
         process = subprocess.Popen(
             [sys.executable, "-m", "deploy.serve", *args],
@@ -243,3 +256,26 @@ def test_a_worker_that_cannot_start_stops_the_parent(tmp_path: Path) -> None:
     assert server.process.wait(timeout=START_TIMEOUT_SECONDS) == 3, server.output()
     assert any("after its start; stopping" in record["message"] for record in records(server))
     assert not worker_pids(server)
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"BIND": "localhost"}, "BIND must look like host:port"),
+        ({"BIND": "127.0.0.1:http"}, "BIND must look like host:port"),
+        ({"WEB_CONCURRENCY": "0"}, "WEB_CONCURRENCY must be a whole number of at least 1"),
+        ({"WEB_CONCURRENCY": "two"}, "WEB_CONCURRENCY must be a whole number of at least 1"),
+        ({"KEEPALIVE": "-5"}, "KEEPALIVE must be a whole number of at least 1"),
+    ],
+)
+def test_bad_server_variables_exit_with_3_and_start_nothing(
+    tmp_path: Path, variables: dict[str, str], message: str
+) -> None:
+    env = settings_env(f"sqlite:///{tmp_path / 'serve.db'}")
+    server = spawn_serve(env, tmp_path / "logs", free_port(), variables=variables)
+    assert server.process.wait(timeout=START_TIMEOUT_SECONDS) == 3
+    errors = [record["message"] for record in records(server) if record["level"] == "ERROR"]
+    assert len(errors) == 1, errors
+    assert message in errors[0], errors
+    assert not worker_pids(server)
+    assert server.stderr() == ""
