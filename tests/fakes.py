@@ -10,7 +10,7 @@ in-memory list of ended access tokens live in tests/fake_sessions.py.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import timedelta
 from typing import Any
 
@@ -105,15 +105,7 @@ class FakeUserRepository(UserRepository):
         if user is None:
             return None
         return AccountView(
-            id=user.id,
-            username=user.username,
-            email=user.email,
-            full_name=user.full_name,
-            role=user.role,
-            is_active=user.is_active,
-            token_version=user.token_version,
-            created_at=user.created_at,
-            updated_at=user.updated_at,
+            **{field.name: getattr(user, field.name) for field in fields(AccountView)}
         )
 
     def find_by_sign_in_name(self, name: str) -> User | None:
