@@ -16,7 +16,7 @@ from fastapi.security import OAuth2PasswordBearer
 from C_SchemaPackage.response import UserOut
 from D_CustomExceptionPackage.errors import ForbiddenError, InvalidTokenError, NotAuthenticatedError
 from E_SecurityPackage.access_context import CurrentAccess
-from G_ServiceFunctionPackage.session_service_function import SessionServiceInterface
+from G_ServiceFunctionPackage.access_check_service_function import AccessCheckServiceInterface
 
 T = TypeVar("T")
 Provider = Callable[..., Awaitable[T]]
@@ -37,18 +37,18 @@ def bearer_token_from_header(authorization: str | None) -> str:
 
 
 def current_access_dependency(
-    session_service_provider: Provider[SessionServiceInterface],
+    access_check_provider: Provider[AccessCheckServiceInterface],
 ) -> Provider[CurrentAccess]:
     """Build the dependency around whichever provider the application wires in."""
 
     async def get_current_access(
         request: Request,
         _documented_scheme: Annotated[str | None, Depends(oauth2_scheme)],
-        session_service: Annotated[SessionServiceInterface, Depends(session_service_provider)],
+        access_check: Annotated[AccessCheckServiceInterface, Depends(access_check_provider)],
     ) -> CurrentAccess:
         token = bearer_token_from_header(request.headers.get("authorization"))
         # The one blocking step (token store and account lookup), in a worker thread.
-        access = await run_in_threadpool(session_service.authenticate_access_token, token)
+        access = await run_in_threadpool(access_check.authenticate_access_token, token)
         request.state.user_id = access.user.id
         return access
 

@@ -39,7 +39,8 @@ class AccountView:
     updated_at: datetime
 
 
-# The User columns of the same names, in the view's order (AccountView(*row) relies on it).
+# The User columns of the same names, in the view's order (AccountView(*row) relies on it);
+# read by F_RepositoryPackage.access_token_reader.
 ACCOUNT_VIEW_COLUMNS = tuple(getattr(User, view_field.name) for view_field in fields(AccountView))
 
 
@@ -54,11 +55,6 @@ class UserRepository(abc.ABC):
 
     @abc.abstractmethod
     def get(self, user_id: int) -> User | None: ...
-
-    @abc.abstractmethod
-    def account_view(self, user_id: int) -> AccountView | None:
-        """A read-only view for the check every authenticated request makes (a plain row,
-        not a loaded entity: cosmicpython's read side)."""
 
     @abc.abstractmethod
     def find_by_sign_in_name(self, name: str) -> User | None:
@@ -121,10 +117,6 @@ class SqlAlchemyUserRepository(UserRepository):
 
     def get(self, user_id: int) -> User | None:
         return self.session.get(User, user_id)
-
-    def account_view(self, user_id: int) -> AccountView | None:
-        row = self.session.execute(select(*ACCOUNT_VIEW_COLUMNS).where(User.id == user_id)).first()
-        return AccountView(*row) if row is not None else None
 
     def find_by_sign_in_name(self, name: str) -> User | None:
         column = User.email if "@" in name else User.username

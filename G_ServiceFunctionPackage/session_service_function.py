@@ -14,10 +14,6 @@ class SessionServiceInterface(abc.ABC):
         """Open a session for an authenticated account; an access and a refresh token."""
 
     @abc.abstractmethod
-    def authenticate_access_token(self, token: str) -> CurrentAccess:
-        """The active account behind a valid, not ended access token. Raises INVALID_TOKEN."""
-
-    @abc.abstractmethod
     def refresh(self, refresh_token: str, client: ClientInfo) -> TokenOut:
         """Spend a refresh token for a new pair. Raises INVALID_REFRESH_TOKEN, or
         REFRESH_TOKEN_REUSED (after ending the whole session) for a spent one."""

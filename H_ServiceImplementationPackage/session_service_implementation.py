@@ -120,16 +120,6 @@ class SessionService(SessionServiceInterface):
             refresh_expires_in=int(self.refresh_lifetime.total_seconds()),
         )
 
-    def authenticate_access_token(self, token: str) -> CurrentAccess:
-        claims = self.tokens.verify_access_token(token)
-        with self.uow:
-            if self.denylist.is_denied(claims.jti):
-                raise InvalidTokenError()
-            user = self.uow.users.account_view(claims.user_id)
-        if user is None or not user.is_active or user.token_version != claims.token_version:
-            raise InvalidTokenError()
-        return CurrentAccess(user=UserOut.model_validate(user), claims=claims)
-
     def refresh(self, refresh_token: str, client: ClientInfo) -> TokenOut:
         now = self.clock.now()
         token_hash = hash_refresh_token(refresh_token)

@@ -34,6 +34,7 @@ from I_ControllerPackage import (
 )
 from I_ControllerPackage.dependencies import (
     SecurityComponents,
+    build_access_check,
     build_login_throttle,
     build_security_components,
 )
@@ -142,6 +143,9 @@ def create_app(
         security.clock,
         app.state.redis,
         rate_limit_key_prefix or login_throttle.DEFAULT_KEY_PREFIX,
+    )
+    app.state.access_check = build_access_check(
+        database, security.tokens, security.clock, app.state.redis
     )
     app.trusted_proxies = security.trusted_proxies
 

@@ -20,7 +20,7 @@ import redis
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from A_DatabasePackage.login_database_connection import Database, get_database, get_db
+from A_DatabasePackage.login_database_connection import Database, get_db
 from A_DatabasePackage.settings import Settings
 from C_SchemaPackage.response import UserOut
 from E_SecurityPackage.access_context import ClientInfo, CurrentAccess
@@ -43,12 +43,15 @@ from E_SecurityPackage.login_throttle import (
 from E_SecurityPackage.password_hashing import PasswordHasher
 from E_SecurityPackage.password_policy import PasswordPolicy
 from E_SecurityPackage.token_denylist import RedisTokenDenylist, TokenDenylist
+from F_RepositoryPackage.access_token_reader import SqlAlchemyAccessTokenReader
 from F_RepositoryPackage.token_denylist_repository import SqlAlchemyTokenDenylist
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
+from G_ServiceFunctionPackage.access_check_service_function import AccessCheckServiceInterface
 from G_ServiceFunctionPackage.audit_service_function import AuditServiceInterface
 from G_ServiceFunctionPackage.login_service_function import AuthServiceInterface
 from G_ServiceFunctionPackage.session_service_function import SessionServiceInterface
 from G_ServiceFunctionPackage.user_admin_service_function import UserAdminServiceInterface
+from H_ServiceImplementationPackage.access_check_service_implementation import AccessCheckService
 from H_ServiceImplementationPackage.audit_recorder import AuditRecorder
 from H_ServiceImplementationPackage.audit_service_implementation import AuditService
 from H_ServiceImplementationPackage.login_service_implementation import AuthService
@@ -210,31 +213,28 @@ async def get_auth_service(
     )
 
 
-async def get_token_check_service(
-    request: Request, database: Annotated[Database, Depends(get_database)]
-) -> SessionServiceInterface:
-    """The session service as the current-user dependency needs it.
-
-    Checking a token only reads, so it gets a unit of work of its own on a read session
-    (autocommit: no BEGIN and ROLLBACK round trips on PostgreSQL), which the check closes when
-    it ends; the rest of the request keeps its own session (`get_db`). It is built without
-    the audit recorder and the client's details, and takes its parts from the application
-    state: every signed-in request builds it, and resolving a dependency costs FastAPI about
-    as much as a small query (bench/RESULTS.md).
-    """
-    security: SecurityComponents = request.app.state.security
-    uow = SqlAlchemyUnitOfWork(session_factory=database.read_session)
-    return SessionService(
-        uow,
-        security.tokens,
-        _token_denylist(request, uow.session, security.clock),
-        security.clock,
-        security.refresh_lifetime,
-        prune_schedule=security.prune_schedule,
+def build_access_check(
+    database: Database,
+    tokens: TokenService,
+    clock: Clock,
+    redis_client: redis.Redis | None,
+) -> AccessCheckServiceInterface:
+    """The access-token check, built once per application: it keeps no per-request state,
+    and every signed-in request uses it, so it costs no dependency resolving, session or unit
+    of work per request (bench/RESULTS.md). It reads on a connection of its own, which it
+    gives back as soon as the check ends."""
+    denylist = RedisTokenDenylist(redis_client, clock) if redis_client is not None else None
+    return AccessCheckService(
+        tokens, SqlAlchemyAccessTokenReader(database.read_connection, clock, denylist)
     )
 
 
-get_current_access = current_access_dependency(get_token_check_service)
+async def get_access_check_service(request: Request) -> AccessCheckServiceInterface:
+    service: AccessCheckServiceInterface = request.app.state.access_check
+    return service
+
+
+get_current_access = current_access_dependency(get_access_check_service)
 get_current_user = current_user_dependency(get_current_access)
 get_current_admin = admin_dependency(get_current_user)
 

@@ -20,8 +20,11 @@ from E_SecurityPackage.access_context import ClientInfo
 from E_SecurityPackage.login_auth_jwt import TokenService
 from E_SecurityPackage.password_hashing import PasswordHasher
 from E_SecurityPackage.password_policy import PasswordPolicy
+from E_SecurityPackage.token_denylist import TokenDenylist
+from F_RepositoryPackage.access_token_reader import AccessTokenReader
 from F_RepositoryPackage.login_repository import AccountView, UserRepository
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
+from H_ServiceImplementationPackage.access_check_service_implementation import AccessCheckService
 from H_ServiceImplementationPackage.login_service_implementation import AuthService
 from H_ServiceImplementationPackage.session_service_implementation import SessionService
 from H_ServiceImplementationPackage.user_admin_service_implementation import UserAdminService
@@ -99,14 +102,6 @@ class FakeUserRepository(UserRepository):
         if user_id not in self._visible_ids():
             return None
         return self._object(user_id)
-
-    def account_view(self, user_id: int) -> AccountView | None:
-        user = self.get(user_id)
-        if user is None:
-            return None
-        return AccountView(
-            **{field.name: getattr(user, field.name) for field in fields(AccountView)}
-        )
 
     def find_by_sign_in_name(self, name: str) -> User | None:
         field = "email" if "@" in name else "username"
@@ -206,6 +201,21 @@ class CountingHasher(PasswordHasher):
         super().verify_unknown_user(password)
 
 
+class FakeAccessTokenReader(AccessTokenReader):
+    """The token check's view of the in-memory store: committed rows only (the real reader
+    has a connection of its own), and the denylist."""
+
+    def __init__(self, users: FakeUserRepository, denylist: TokenDenylist) -> None:
+        self.users = users
+        self.denylist = denylist
+
+    def account_of(self, user_id: int, jti: str) -> AccountView | None:
+        row = self.users.rows.get(user_id)
+        if row is None or self.denylist.is_denied(jti):
+            return None
+        return AccountView(**{field.name: row[field.name] for field in fields(AccountView)})
+
+
 @dataclass
 class ServiceKit:
     """The three services over one in-memory store, with a counting hasher and a fake clock."""
@@ -217,6 +227,7 @@ class ServiceKit:
     tokens: TokenService
     denylist: InMemoryTokenDenylist
     sessions: SessionService
+    access: AccessCheckService
     auth: AuthService
     admin: UserAdminService
 
@@ -245,6 +256,7 @@ def service_kit(
         tokens=tokens,
         denylist=denylist,
         sessions=sessions,
+        access=AccessCheckService(tokens, FakeAccessTokenReader(unit_of_work.users, denylist)),
         auth=AuthService(unit_of_work, counting_hasher, policy, sessions, clock),
         admin=UserAdminService(unit_of_work, counting_hasher, policy, clock),
     )

@@ -1,5 +1,5 @@
-"""The token check's read session: each statement commits by itself (no BEGIN and ROLLBACK
-round trips), and the check gives its connection back as soon as it ends."""
+"""The token check's read connection: it holds no transaction open (no BEGIN and ROLLBACK
+round trips on PostgreSQL), it sees only committed rows, and every check gives it back."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, insert, select
+from sqlalchemy import insert, select, text
 
 from A_DatabasePackage.login_database_connection import Database
 from B_EntityPackage.session_entities import RevokedAccessToken
@@ -16,38 +16,31 @@ from tests.support import bearer, login, register
 FAR_FUTURE = datetime.now(UTC) + timedelta(days=1)
 
 
-def stored_jtis(database: Database) -> set[str]:
-    with database.session() as session:
-        return set(session.scalars(select(RevokedAccessToken.jti)))
+def test_a_read_leaves_no_transaction_open(database: Database) -> None:
+    with database.read_connection() as connection:
+        assert connection.execute(select(RevokedAccessToken.jti)).all() == []
+        if database.is_sqlite:
+            assert connection.connection.dbapi_connection.in_transaction is False  # type: ignore[union-attr]
+        else:
+            backend_pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            with database.engine.connect() as observer:
+                state = observer.execute(
+                    text("SELECT state FROM pg_stat_activity WHERE pid = :pid"),
+                    {"pid": backend_pid},
+                ).scalar_one()
+            assert state == "idle"  # not "idle in transaction"
 
 
-def test_the_read_session_keeps_no_transaction_open(database: Database) -> None:
-    with database.read_session() as session:
-        session.execute(
-            insert(RevokedAccessToken).values(jti="autocommitted", expires_at=FAR_FUTURE)
-        )
-        session.rollback()  # too late: the statement committed by itself
-    with database.session() as session:
-        session.execute(insert(RevokedAccessToken).values(jti="rolled-back", expires_at=FAR_FUTURE))
-        session.rollback()
-    try:
-        assert stored_jtis(database) == {"autocommitted"}
-    finally:
-        with database.session() as session:
-            session.execute(delete(RevokedAccessToken))
-            session.commit()
-
-
-def test_the_request_session_still_rolls_back(database: Database) -> None:
+def test_a_read_sees_only_committed_rows(database: Database) -> None:
     with database.session() as session:
         session.execute(insert(RevokedAccessToken).values(jti="pending", expires_at=FAR_FUTURE))
-        with database.read_session() as reader:
-            # A separate connection; on PostgreSQL it cannot see the other's pending row.
-            seen = set(reader.scalars(select(RevokedAccessToken.jti)))
-        session.rollback()
-    if not database.is_sqlite:
-        assert seen == set()
-    assert stored_jtis(database) == set()
+        session.flush()
+        if not database.is_sqlite:  # SQLite's writer would block this reader's file lock
+            with database.read_connection() as reader:
+                assert reader.execute(select(RevokedAccessToken.jti)).all() == []
+        session.commit()
+    with database.read_connection() as reader:
+        assert reader.execute(select(RevokedAccessToken.jti)).scalars().all() == ["pending"]
 
 
 def test_a_token_check_gives_its_connection_back(client: TestClient, app: FastAPI) -> None:

@@ -232,26 +232,3 @@ def test_unit_of_work_needs_exactly_one_session_source(database: Database) -> No
         SqlAlchemyUnitOfWork()
     with database.session() as session, pytest.raises(ValueError, match="either"):
         SqlAlchemyUnitOfWork(session=session, session_factory=database.session)
-
-
-def test_account_view_reads_the_public_fields_and_the_token_state(database: Database) -> None:
-    [user_id] = seed(database, make_user("Viewed", "Viewed@Example.com", Role.ADMIN))
-    with database.session() as session:
-        view = SqlAlchemyUserRepository(session).account_view(user_id)
-    assert view is not None
-    assert (view.id, view.username, view.email, view.role) == (
-        user_id,
-        "Viewed",
-        "Viewed@Example.com",
-        "admin",
-    )
-    assert (view.is_active, view.token_version, view.full_name) == (True, 0, None)
-    assert view.created_at == NOW
-    assert view.updated_at == NOW
-    assert not hasattr(view, "hashed_password")
-
-
-def test_account_view_of_an_unknown_id_is_none(database: Database) -> None:
-    seed(database, make_user("someone"))
-    with database.session() as session:
-        assert SqlAlchemyUserRepository(session).account_view(10_000) is None

@@ -1,0 +1,67 @@
+"""The read side of the access-token check that every signed-in request makes.
+
+It is a view in the sense of *Architecture Patterns with Python*, chapter 12: it only reads,
+so it skips the ORM session and the unit of work and runs one prepared Core statement on a
+pooled connection of its own. Built once per application, the statements are compiled once
+per database; a check costs one statement (one round trip on PostgreSQL) when the denylist is
+the database's own table, and the account statement after one Redis EXISTS otherwise.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+
+from sqlalchemy import Connection, bindparam, exists, select
+
+from B_EntityPackage.login_entity_master import User
+from B_EntityPackage.session_entities import RevokedAccessToken
+from E_SecurityPackage.clock import Clock
+from E_SecurityPackage.token_denylist import TokenDenylist
+from F_RepositoryPackage.login_repository import ACCOUNT_VIEW_COLUMNS, AccountView
+
+ACCOUNT_BY_ID = select(*ACCOUNT_VIEW_COLUMNS).where(User.id == bindparam("user_id"))
+TOKEN_IS_DENIED = exists().where(
+    RevokedAccessToken.jti == bindparam("jti"),
+    RevokedAccessToken.expires_at > bindparam("now"),
+)
+ACCOUNT_BY_ID_WITH_DENIAL = select(*ACCOUNT_VIEW_COLUMNS, TOKEN_IS_DENIED.label("denied")).where(
+    User.id == bindparam("user_id")
+)
+
+
+class AccessTokenReader(abc.ABC):
+    @abc.abstractmethod
+    def account_of(self, user_id: int, jti: str) -> AccountView | None:
+        """The account an access token names, or None when there is no such account or the
+        token (its `jti`) is on the denylist."""
+
+
+class SqlAlchemyAccessTokenReader(AccessTokenReader):
+    """`connect` gives a connection that commits nothing and is closed after each check
+    (Database.read_connection). With `denylist` (Redis) that store is asked first; without
+    it the database's denylist is read in the same statement as the account."""
+
+    def __init__(
+        self,
+        connect: Callable[[], Connection],
+        clock: Clock,
+        denylist: TokenDenylist | None = None,
+    ) -> None:
+        self.connect = connect
+        self.clock = clock
+        self.denylist = denylist
+
+    def account_of(self, user_id: int, jti: str) -> AccountView | None:
+        if self.denylist is not None:
+            if self.denylist.is_denied(jti):
+                return None
+            with self.connect() as connection:
+                row = connection.execute(ACCOUNT_BY_ID, {"user_id": user_id}).first()
+            return AccountView(*row) if row is not None else None
+        parameters = {"user_id": user_id, "jti": jti, "now": self.clock.now()}
+        with self.connect() as connection:
+            row = connection.execute(ACCOUNT_BY_ID_WITH_DENIAL, parameters).first()
+        if row is None or row.denied:
+            return None
+        return AccountView(*row[:-1])

@@ -1,0 +1,30 @@
+"""The access-token check: a valid signature and claims, a token not ended, and an account
+that still exists, is active and has not ended its tokens since (token_version)."""
+
+from __future__ import annotations
+
+from C_SchemaPackage.response import UserOut
+from D_CustomExceptionPackage.errors import InvalidTokenError
+from E_SecurityPackage.access_context import CurrentAccess
+from E_SecurityPackage.login_auth_jwt import TokenService
+from F_RepositoryPackage.access_token_reader import AccessTokenReader
+from G_ServiceFunctionPackage.access_check_service_function import AccessCheckServiceInterface
+
+
+class AccessCheckService(AccessCheckServiceInterface):
+    """Holds no per-request state, so one instance serves the whole application."""
+
+    def __init__(self, tokens: TokenService, reader: AccessTokenReader) -> None:
+        self.tokens = tokens
+        self.reader = reader
+
+    def authenticate_access_token(self, token: str) -> CurrentAccess:
+        claims = self.tokens.verify_access_token(token)
+        account = self.reader.account_of(claims.user_id, claims.jti)
+        if (
+            account is None
+            or not account.is_active
+            or account.token_version != claims.token_version
+        ):
+            raise InvalidTokenError()
+        return CurrentAccess(user=UserOut.model_validate(account), claims=claims)
