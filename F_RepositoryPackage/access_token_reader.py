@@ -10,9 +10,11 @@ the database's own table, and the account statement after one Redis EXISTS other
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, exists, select
+from sqlalchemy import Connection, Select, bindparam, exists, select
+from sqlalchemy.exc import DBAPIError
 
 from B_EntityPackage.login_entity_master import User
 from B_EntityPackage.session_entities import RevokedAccessToken
@@ -56,12 +58,25 @@ class SqlAlchemyAccessTokenReader(AccessTokenReader):
         if self.denylist is not None:
             if self.denylist.is_denied(jti):
                 return None
-            with self.connect() as connection:
-                row = connection.execute(ACCOUNT_BY_ID, {"user_id": user_id}).first()
+            row = self._first_row(ACCOUNT_BY_ID, {"user_id": user_id})
             return AccountView(*row) if row is not None else None
         parameters = {"user_id": user_id, "jti": jti, "now": self.clock.now()}
-        with self.connect() as connection:
-            row = connection.execute(ACCOUNT_BY_ID_WITH_DENIAL, parameters).first()
-        if row is None or row.denied:
+        row = self._first_row(ACCOUNT_BY_ID_WITH_DENIAL, parameters)
+        if row is None or row[-1]:  # the token's denial, the last column
             return None
         return AccountView(*row[:-1])
+
+    def _first_row(
+        self, statement: Select[Any], parameters: dict[str, Any]
+    ) -> Sequence[Any] | None:
+        """Run once more on a fresh connection if the pooled one turned out dead (the server
+        restarted while it sat in the pool): the statement only reads, so repeating it is
+        safe, and the caller is not failed for a connection it never chose."""
+        try:
+            with self.connect() as connection:
+                return connection.execute(statement, parameters).first()
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+        with self.connect() as connection:
+            return connection.execute(statement, parameters).first()

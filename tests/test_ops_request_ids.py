@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import uuid
 from typing import Any
 
@@ -12,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from A_DatabasePackage.settings import Settings
 from I_ControllerPackage.app_factory import create_app
+from I_ControllerPackage.observability_middleware import new_request_id
 from tests.support import STRONG_PASSWORD, make_settings
 
 
@@ -98,3 +100,19 @@ def test_browsers_may_read_the_request_id(settings: Settings) -> None:
     exposed = response.headers["access-control-expose-headers"].lower()
     assert "x-request-id" in exposed
     assert response.headers["x-request-id"]
+
+
+def _ids_of_a_forked_child(count: int) -> list[str]:
+    return [new_request_id() for _ in range(count)]
+
+
+def test_new_request_ids_differ_between_calls_and_between_forked_workers() -> None:
+    """The ids come from `random`, which each process seeds afresh (gunicorn forks its
+    workers, deploy.serve spawns them), so two workers never repeat each other's ids."""
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        child = pool.apply(_ids_of_a_forked_child, (500,))
+    parent = _ids_of_a_forked_child(500)
+    assert len(set(parent)) == len(set(child)) == 500
+    assert not set(parent) & set(child)
+    assert {uuid.UUID(made).version for made in parent + child} == {4}
