@@ -7,7 +7,6 @@ service layer decides when a unit of work commits (see F_RepositoryPackage.unit_
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,15 +14,11 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 15
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
 POOL_TIMEOUT_SECONDS = 10
-# A pooled PostgreSQL connection idle for longer than this is pinged before it is used.
-POOL_PING_AFTER_IDLE_SECONDS = 1.0
-_CHECKED_IN_AT = "auth_service_checked_in_at"
 
 
 def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
@@ -55,54 +50,26 @@ def prepare_sqlite_engine(engine: Engine) -> Engine:
     return engine
 
 
-def ping_connections_idle_for(engine: Engine, seconds: float) -> Engine:
-    """Check a pooled connection before use when it has been idle for more than `seconds`.
-
-    Connections die while they sit idle in the pool (a restarted or failed-over server, a
-    proxy's idle timeout); a dead one is replaced before use, not failed on. A connection that
-    was in use moments ago is not checked, which spares a busy service one round trip per
-    checkout (`pool_pre_ping` pings every time). If the server restarts within that moment,
-    the first statement on such a connection fails; SQLAlchemy then replaces every connection
-    of the pool opened before the failure, and the read-only token check retries once
-    (F_RepositoryPackage.access_token_reader).
-    """
-
-    def remember_checkin(_dbapi_connection: Any, record: Any) -> None:
-        record.info[_CHECKED_IN_AT] = time.monotonic()
-
-    def ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-        checked_in_at = record.info.get(_CHECKED_IN_AT)
-        if checked_in_at is None or time.monotonic() - checked_in_at <= seconds:
-            return
-        try:
-            cursor = dbapi_connection.cursor()
-            try:
-                cursor.execute("SELECT 1")
-            finally:
-                cursor.close()
-        except engine.dialect.loaded_dbapi.Error as error:
-            raise DisconnectionError("the pooled connection is gone") from error
-
-    event.listen(engine, "checkin", remember_checkin)
-    event.listen(engine, "checkout", ping_if_idle)
-    return engine
-
-
 def build_engine(
     url: URL,
     pool_size: int = 10,
     max_overflow: int = 10,
-    ping_after_idle_seconds: float = POOL_PING_AFTER_IDLE_SECONDS,
+    *,
+    autocommit: bool = False,
 ) -> Engine:
     """An engine with bounded pools, timeouts and parameters hidden from error messages.
 
     `hide_parameters` keeps bound values (password hashes included) out of exception text,
     so an error that reaches a log never carries them. On PostgreSQL each process holds at
     most `pool_size + max_overflow` connections, waits at most POOL_TIMEOUT_SECONDS for one,
-    checks a pooled connection that sat idle before use (`ping_connections_idle_for`: a
-    restarted server is reconnected to, not failed on), and gives up connecting after
-    POSTGRES_CONNECT_TIMEOUT_SECONDS; TCP
+    checks a pooled connection before use (so a restarted server is reconnected to, not
+    failed on), and gives up connecting after POSTGRES_CONNECT_TIMEOUT_SECONDS; TCP
     keepalives notice a server that vanished without closing the connection.
+
+    `autocommit` (PostgreSQL only) is the engine of the access-token check: each connection
+    commits every statement by itself (set once, when it connects), and it is not pinged
+    before use, which would double the round trips of a check; the check reads again on a
+    fresh connection when a pooled one turns out dead (F_RepositoryPackage.access_token_reader).
     """
     if url.get_backend_name() == "sqlite":
         in_memory = url.database in (None, "", ":memory:")
@@ -119,6 +86,12 @@ def build_engine(
     engine = create_engine(
         url,
         hide_parameters=True,
+        # An autocommit connection has no transaction to roll back when it is given back.
+        **(
+            {"isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None}
+            if autocommit
+            else {"pool_pre_ping": True}
+        ),
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=POOL_TIMEOUT_SECONDS,
@@ -131,30 +104,31 @@ def build_engine(
             "keepalives_count": 3,
         },
     )
-    return ping_connections_idle_for(engine, ping_after_idle_seconds)
+    return engine
+
+
+def read_pool_size(pool_size: int) -> int:
+    """Connections kept for the access-token check on PostgreSQL, on top of the request pool:
+    half of DB_POOL_SIZE, at least one. A check holds one for a single statement."""
+    return max(1, pool_size // 2)
 
 
 class Database:
-    """An engine and its session factory."""
+    """An engine and its session factory, and on PostgreSQL a second small engine for reads."""
 
-    def __init__(
-        self,
-        url: URL,
-        pool_size: int = 10,
-        max_overflow: int = 10,
-        ping_after_idle_seconds: float = POOL_PING_AFTER_IDLE_SECONDS,
-    ) -> None:
+    def __init__(self, url: URL, pool_size: int = 10, max_overflow: int = 10) -> None:
         self.url = url
-        self.engine = build_engine(url, pool_size, max_overflow, ping_after_idle_seconds)
+        self.engine = build_engine(url, pool_size, max_overflow)
         self.session_factory = sessionmaker(
             bind=self.engine, autoflush=False, expire_on_commit=False
         )
-        # SQLite's driver opens no transaction for a SELECT, and switching a connection to
-        # autocommit and back costs more than the query; PostgreSQL's would BEGIN one.
+        # SQLite's driver opens no transaction for a SELECT. PostgreSQL's would BEGIN one, and
+        # switching a pooled connection to autocommit and back on every check costs more than
+        # the query, so the reads have a small pool of autocommit connections of their own.
         self.read_engine = (
             self.engine
             if self.is_sqlite
-            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            else build_engine(url, read_pool_size(pool_size), 0, autocommit=True)
         )
 
     @property
@@ -172,6 +146,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()
 
 
 async def get_database(request: Request) -> Database:

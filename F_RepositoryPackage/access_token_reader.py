@@ -70,8 +70,9 @@ class SqlAlchemyAccessTokenReader(AccessTokenReader):
         self, statement: Select[Any], parameters: dict[str, Any]
     ) -> Sequence[Any] | None:
         """Run once more on a fresh connection if the pooled one turned out dead (the server
-        restarted while it sat in the pool): the statement only reads, so repeating it is
-        safe, and the caller is not failed for a connection it never chose."""
+        restarted while it sat in the pool; these connections are not pinged before use):
+        the statement only reads, so repeating it is safe. The failure also has the pool
+        replace every connection opened before it."""
         try:
             with self.connect() as connection:
                 return connection.execute(statement, parameters).first()

@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from A_DatabasePackage.login_database_connection import Database
 from A_DatabasePackage.settings import Settings
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
@@ -72,6 +73,12 @@ def login(client: TestClient, username: str = "alice", password: str = STRONG_PA
     assert response.status_code == 200, response.text
     token: str = response.json()["access_token"]
     return token
+
+
+def checked_out(database: Database) -> int:
+    """Connections of the database's pools in use right now (requests' and reads')."""
+    engines = {id(engine): engine for engine in (database.engine, database.read_engine)}
+    return sum(engine.pool.checkedout() for engine in engines.values())  # type: ignore[attr-defined]
 
 
 def bearer(token: str) -> dict[str, str]:

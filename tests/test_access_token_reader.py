@@ -16,7 +16,7 @@ from B_EntityPackage.login_entity_master import Role
 from B_EntityPackage.session_entities import RevokedAccessToken
 from E_SecurityPackage.token_denylist import DeniedToken, RedisTokenDenylist
 from F_RepositoryPackage.access_token_reader import SqlAlchemyAccessTokenReader
-from tests.support import FakeClock
+from tests.support import FakeClock, checked_out
 from tests.test_repository import NOW, make_user, seed
 
 
@@ -99,4 +99,4 @@ def test_each_check_gives_its_connection_back(database: Database, clock: FakeClo
     reader = SqlAlchemyAccessTokenReader(database.read_connection, clock)
     for jti in ("a", "b", "c"):
         assert reader.account_of(user_id, jti) is not None
-        assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        assert checked_out(database) == 0

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, make_url, select, text
 
 from A_DatabasePackage.login_database_connection import Database
 from B_EntityPackage.session_entities import RevokedAccessToken
-from tests.support import bearer, login, register
+from tests.support import bearer, checked_out, login, register
 
 FAR_FUTURE = datetime.now(UTC) + timedelta(days=1)
 
@@ -50,11 +50,28 @@ def test_a_token_check_gives_its_connection_back(client: TestClient, app: FastAP
     for _ in range(3):
         response = client.get("/users/me", headers=headers)
         assert response.status_code == 200
-        assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        assert checked_out(database) == 0
     refused = client.get("/users/me", headers=bearer(login(client) + "x"))
     assert refused.status_code == 401
-    assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert checked_out(database) == 0
     logged_out = client.post("/logout", headers=headers)
     assert logged_out.status_code in (200, 204)
     assert client.get("/users/me", headers=headers).status_code == 401
-    assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert checked_out(database) == 0
+
+
+def test_postgresql_reads_have_a_small_autocommit_pool_of_their_own(database_url: str) -> None:
+    database = Database(make_url(database_url), pool_size=6, max_overflow=3)
+    try:
+        if database.is_sqlite:
+            assert database.read_engine is database.engine
+            return
+        pool = database.read_engine.pool
+        assert (pool.size(), pool._max_overflow) == (3, 0)  # type: ignore[attr-defined]
+        with database.read_connection() as reader:
+            assert reader.connection.dbapi_connection.autocommit is True  # type: ignore[union-attr]
+            with database.session() as session:
+                session.execute(text("SELECT 1"))
+                assert session.connection().connection.dbapi_connection.autocommit is False  # type: ignore[union-attr]
+    finally:
+        database.dispose()
