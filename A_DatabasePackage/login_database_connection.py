@@ -108,8 +108,9 @@ def build_engine(
 
 
 def read_pool_size(pool_size: int) -> int:
-    """Connections kept for the access-token check on PostgreSQL, on top of the request pool:
-    half of DB_POOL_SIZE, at least one. A check holds one for a single statement."""
+    """Connections kept for the read side (the access-token check, a sign-in's account lookup)
+    on PostgreSQL, on top of the request pool: half of DB_POOL_SIZE, at least one. A read holds
+    one for a single statement."""
     return max(1, pool_size // 2)
 
 
@@ -140,8 +141,9 @@ class Database:
 
     def read_connection(self) -> Connection:
         """A pooled connection for statements that only read (the access-token check of every
-        signed-in request) that holds no transaction open: PostgreSQL is spared the BEGIN and
-        ROLLBACK round trips around each check. Close it (a `with` block) after use."""
+        signed-in request, a sign-in's account lookup) that holds no transaction open:
+        PostgreSQL is spared the BEGIN and ROLLBACK round trips around each read. Close it (a
+        `with` block) after use."""
         return self.read_engine.connect()
 
     def dispose(self) -> None:

@@ -10,17 +10,16 @@ the database's own table, and the account statement after one Redis EXISTS other
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable
 
-from sqlalchemy import Connection, Select, bindparam, exists, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection, bindparam, exists, select
 
 from B_EntityPackage.login_entity_master import User
 from B_EntityPackage.session_entities import RevokedAccessToken
 from E_SecurityPackage.clock import Clock
 from E_SecurityPackage.token_denylist import TokenDenylist
 from F_RepositoryPackage.login_repository import ACCOUNT_VIEW_COLUMNS, AccountView
+from F_RepositoryPackage.read_side import first_row
 
 ACCOUNT_BY_ID = select(*ACCOUNT_VIEW_COLUMNS).where(User.id == bindparam("user_id"))
 TOKEN_IS_DENIED = exists().where(
@@ -58,26 +57,10 @@ class SqlAlchemyAccessTokenReader(AccessTokenReader):
         if self.denylist is not None:
             if self.denylist.is_denied(jti):
                 return None
-            row = self._first_row(ACCOUNT_BY_ID, {"user_id": user_id})
+            row = first_row(self.connect, ACCOUNT_BY_ID, {"user_id": user_id})
             return AccountView(*row) if row is not None else None
         parameters = {"user_id": user_id, "jti": jti, "now": self.clock.now()}
-        row = self._first_row(ACCOUNT_BY_ID_WITH_DENIAL, parameters)
+        row = first_row(self.connect, ACCOUNT_BY_ID_WITH_DENIAL, parameters)
         if row is None or row[-1]:  # the token's denial, the last column
             return None
         return AccountView(*row[:-1])
-
-    def _first_row(
-        self, statement: Select[Any], parameters: dict[str, Any]
-    ) -> Sequence[Any] | None:
-        """Run once more on a fresh connection if the pooled one turned out dead (the server
-        restarted while it sat in the pool; these connections are not pinged before use):
-        the statement only reads, so repeating it is safe. The failure also has the pool
-        replace every connection opened before it."""
-        try:
-            with self.connect() as connection:
-                return connection.execute(statement, parameters).first()
-        except DBAPIError as error:
-            if not error.connection_invalidated:
-                raise
-        with self.connect() as connection:
-            return connection.execute(statement, parameters).first()

@@ -57,10 +57,6 @@ class UserRepository(abc.ABC):
     def get(self, user_id: int) -> User | None: ...
 
     @abc.abstractmethod
-    def find_by_sign_in_name(self, name: str) -> User | None:
-        """The user whose username, or email when `name` holds an @, matches ignoring case."""
-
-    @abc.abstractmethod
     def list_page(self, offset: int, limit: int) -> Sequence[User]: ...
 
     @abc.abstractmethod
@@ -117,12 +113,6 @@ class SqlAlchemyUserRepository(UserRepository):
 
     def get(self, user_id: int) -> User | None:
         return self.session.get(User, user_id)
-
-    def find_by_sign_in_name(self, name: str) -> User | None:
-        column = User.email if "@" in name else User.username
-        # The database lowers both sides, exactly as its unique index does.
-        statement = select(User).where(func.lower(column) == func.lower(name))
-        return self.session.scalars(statement).first()
 
     def list_page(self, offset: int, limit: int) -> Sequence[User]:
         statement = select(User).order_by(User.id).offset(offset).limit(limit)

@@ -27,6 +27,7 @@ from E_SecurityPackage.clock import Clock
 from E_SecurityPackage.login_throttle import DisabledLoginThrottle, LoginThrottle
 from E_SecurityPackage.password_hashing import PasswordHasher
 from E_SecurityPackage.password_policy import PasswordPolicy
+from F_RepositoryPackage.sign_in_reader import SignInReader
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
 from G_ServiceFunctionPackage.login_service_function import AuthServiceInterface
 from G_ServiceFunctionPackage.session_service_function import SessionServiceInterface
@@ -67,6 +68,7 @@ class AuthService(AuthServiceInterface):
     def __init__(
         self,
         uow: AbstractUnitOfWork,
+        sign_in_reader: SignInReader,
         hasher: PasswordHasher,
         policy: PasswordPolicy,
         sessions: SessionServiceInterface,
@@ -77,6 +79,7 @@ class AuthService(AuthServiceInterface):
         client: ClientInfo = NO_CLIENT,
     ) -> None:
         self.uow = uow
+        self.sign_in_reader = sign_in_reader
         self.hasher = hasher
         self.policy = policy
         self.sessions = sessions
@@ -157,11 +160,15 @@ class AuthService(AuthServiceInterface):
         self.audit.commit_alone(self.uow, events)
 
     def _load_credentials(self, sign_in_name: str) -> _StoredCredentials | None:
-        with self.uow:
-            user = self.uow.users.find_by_sign_in_name(sign_in_name)
-            if user is None:
-                return None
-            return _StoredCredentials(to_user_out(user), user.hashed_password, user.token_version)
+        """Read outside the unit of work: nothing is held while the password is verified, and
+        a hash changed meanwhile is caught by _store_upgraded_hash."""
+        record = self.sign_in_reader.find(sign_in_name)
+        if record is None:
+            return None
+        account = record.account
+        return _StoredCredentials(
+            UserOut.model_validate(account), record.hashed_password, account.token_version
+        )
 
     def _store_upgraded_hash(self, stored: _StoredCredentials, replacement_hash: str) -> None:
         """Re-hash with today's Argon2 parameters, unless the password changed meanwhile."""

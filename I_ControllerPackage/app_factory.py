@@ -37,6 +37,7 @@ from I_ControllerPackage.dependencies import (
     build_access_check,
     build_login_throttle,
     build_security_components,
+    build_sign_in_reader,
 )
 from I_ControllerPackage.hashing_capacity import install_hash_limiter
 from I_ControllerPackage.json_logging import configure_logging
@@ -147,6 +148,7 @@ def create_app(
     app.state.access_check = build_access_check(
         database, security.tokens, security.clock, app.state.redis
     )
+    app.state.sign_in_reader = build_sign_in_reader(database)
     app.trusted_proxies = security.trusted_proxies
 
     register_exception_handlers(app)

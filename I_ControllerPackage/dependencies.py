@@ -44,6 +44,7 @@ from E_SecurityPackage.password_hashing import PasswordHasher
 from E_SecurityPackage.password_policy import PasswordPolicy
 from E_SecurityPackage.token_denylist import RedisTokenDenylist, TokenDenylist
 from F_RepositoryPackage.access_token_reader import SqlAlchemyAccessTokenReader
+from F_RepositoryPackage.sign_in_reader import SignInReader, SqlAlchemySignInReader
 from F_RepositoryPackage.token_denylist_repository import SqlAlchemyTokenDenylist
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
 from G_ServiceFunctionPackage.access_check_service_function import AccessCheckServiceInterface
@@ -193,8 +194,20 @@ async def get_session_service(
     )
 
 
+def build_sign_in_reader(database: Database) -> SignInReader:
+    """Built once per application, like the access-token check: a sign-in reads the account
+    on a connection of its own, outside the request's unit of work."""
+    return SqlAlchemySignInReader(database.read_connection)
+
+
+async def get_sign_in_reader(request: Request) -> SignInReader:
+    reader: SignInReader = request.app.state.sign_in_reader
+    return reader
+
+
 async def get_auth_service(
     uow: Annotated[AbstractUnitOfWork, Depends(get_unit_of_work)],
+    sign_in_reader: Annotated[SignInReader, Depends(get_sign_in_reader)],
     security: Annotated[SecurityComponents, Depends(get_security)],
     sessions: Annotated[SessionServiceInterface, Depends(get_session_service)],
     throttle: Annotated[LoginThrottle, Depends(get_login_throttle)],
@@ -203,6 +216,7 @@ async def get_auth_service(
 ) -> AuthServiceInterface:
     return AuthService(
         uow,
+        sign_in_reader,
         security.hasher,
         security.policy,
         sessions,

@@ -23,6 +23,7 @@ from E_SecurityPackage.password_policy import PasswordPolicy
 from E_SecurityPackage.token_denylist import TokenDenylist
 from F_RepositoryPackage.access_token_reader import AccessTokenReader
 from F_RepositoryPackage.login_repository import AccountView, UserRepository
+from F_RepositoryPackage.sign_in_reader import SignInReader, SignInRecord
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
 from H_ServiceImplementationPackage.access_check_service_implementation import AccessCheckService
 from H_ServiceImplementationPackage.login_service_implementation import AuthService
@@ -102,14 +103,6 @@ class FakeUserRepository(UserRepository):
         if user_id not in self._visible_ids():
             return None
         return self._object(user_id)
-
-    def find_by_sign_in_name(self, name: str) -> User | None:
-        field = "email" if "@" in name else "username"
-        for user_id in self._visible_ids():
-            user = self._object(user_id)
-            if str(getattr(user, field)).lower() == name.lower():
-                return user
-        return None
 
     def list_page(self, offset: int, limit: int) -> Sequence[User]:
         return [self._object(user_id) for user_id in self._visible_ids()[offset : offset + limit]]
@@ -213,7 +206,26 @@ class FakeAccessTokenReader(AccessTokenReader):
         row = self.users.rows.get(user_id)
         if row is None or self.denylist.is_denied(jti):
             return None
-        return AccountView(**{field.name: row[field.name] for field in fields(AccountView)})
+        return _account_view(row)
+
+
+class FakeSignInReader(SignInReader):
+    """A sign-in's view of the in-memory store: committed rows only, as the real reader,
+    which reads on a connection of its own."""
+
+    def __init__(self, users: FakeUserRepository) -> None:
+        self.users = users
+
+    def find(self, sign_in_name: str) -> SignInRecord | None:
+        field = "email" if "@" in sign_in_name else "username"
+        for row in self.users.rows.values():
+            if str(row[field]).lower() == sign_in_name.lower():
+                return SignInRecord(_account_view(row), row["hashed_password"])
+        return None
+
+
+def _account_view(row: dict[str, Any]) -> AccountView:
+    return AccountView(**{field.name: row[field.name] for field in fields(AccountView)})
 
 
 @dataclass
@@ -257,6 +269,13 @@ def service_kit(
         denylist=denylist,
         sessions=sessions,
         access=AccessCheckService(tokens, FakeAccessTokenReader(unit_of_work.users, denylist)),
-        auth=AuthService(unit_of_work, counting_hasher, policy, sessions, clock),
+        auth=AuthService(
+            unit_of_work,
+            FakeSignInReader(unit_of_work.users),
+            counting_hasher,
+            policy,
+            sessions,
+            clock,
+        ),
         admin=UserAdminService(unit_of_work, counting_hasher, policy, clock),
     )

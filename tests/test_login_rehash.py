@@ -7,7 +7,7 @@ import re
 from fastapi.testclient import TestClient
 
 from A_DatabasePackage.login_database_connection import Database
-from F_RepositoryPackage.unit_of_work import SqlAlchemyUnitOfWork
+from F_RepositoryPackage.sign_in_reader import SqlAlchemySignInReader
 from I_ControllerPackage.app_factory import create_app
 from tests.support import (
     FAST_ARGON2,
@@ -21,10 +21,9 @@ PARAMETERS = re.compile(r"^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$")
 
 
 def stored_hash(database: Database, username: str) -> str:
-    with SqlAlchemyUnitOfWork(session_factory=database.session) as uow:
-        user = uow.users.find_by_sign_in_name(username)
-        assert user is not None
-        return user.hashed_password
+    record = SqlAlchemySignInReader(database.read_connection).find(username)
+    assert record is not None
+    return record.hashed_password
 
 
 def hash_parameters(hashed: str) -> tuple[int, int, int]:

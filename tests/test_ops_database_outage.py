@@ -26,6 +26,7 @@ from A_DatabasePackage.migrations_runner import upgrade_to_head
 from E_SecurityPackage.clock import SystemClock
 from F_RepositoryPackage.access_token_reader import SqlAlchemyAccessTokenReader
 from F_RepositoryPackage.login_repository import SqlAlchemyUserRepository
+from F_RepositoryPackage.sign_in_reader import SqlAlchemySignInReader
 from tests.live_server import PROJECT_ROOT, LiveServer, live_server, settings_env
 from tests.private_postgres import PrivatePostgres, postgres_bindir, private_postgres
 from tests.support import STRONG_PASSWORD, in_ci
@@ -264,15 +265,16 @@ def test_the_requests_connections_are_checked_before_use_and_replaced(
         database.dispose()
 
 
-def test_a_restart_costs_the_token_check_nothing(cluster: PrivatePostgres) -> None:
-    """The token check's connections are not pinged before use: the first statement on one
-    fails after a restart, and the check reads again on a fresh connection."""
+def test_a_restart_costs_the_read_side_nothing(cluster: PrivatePostgres) -> None:
+    """The read side's connections (token check, sign-in) are not pinged before use: the first
+    statement on one fails after a restart, and the read runs again on a fresh connection."""
     database = migrated_database(cluster, "auth_reads_restart")
     try:
         with database.session() as session:
             user_id = SqlAlchemyUserRepository(session).add(make_user("busy")).id
             session.commit()
         reader = SqlAlchemyAccessTokenReader(database.read_connection, SystemClock())
+        sign_in_reader = SqlAlchemySignInReader(database.read_connection)
         pool_of_two(database.read_engine)
         cluster.stop("fast")
         cluster.start()
@@ -280,6 +282,13 @@ def test_a_restart_costs_the_token_check_nothing(cluster: PrivatePostgres) -> No
             view = reader.account_of(user_id, "some-jti")
             assert view is not None
             assert view.username == "busy"
+        pool_of_two(database.read_engine)
+        cluster.stop("fast")
+        cluster.start()
+        for _ in range(3):
+            record = sign_in_reader.find("busy")
+            assert record is not None
+            assert record.account.id == user_id
     finally:
         database.dispose()
 

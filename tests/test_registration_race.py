@@ -22,6 +22,7 @@ from D_CustomExceptionPackage.errors import EmailTakenError, UsernameTakenError
 from E_SecurityPackage.login_auth_jwt import TokenService
 from E_SecurityPackage.password_hashing import PasswordHasher
 from E_SecurityPackage.password_policy import PasswordPolicy
+from F_RepositoryPackage.sign_in_reader import SqlAlchemySignInReader
 from F_RepositoryPackage.token_denylist_repository import SqlAlchemyTokenDenylist
 from F_RepositoryPackage.unit_of_work import SqlAlchemyUnitOfWork
 from H_ServiceImplementationPackage.login_service_implementation import AuthService
@@ -55,7 +56,14 @@ def auth_service(database: Database) -> AuthService:
     sessions = SessionService(
         uow, tokens, SqlAlchemyTokenDenylist(uow.session, clock), clock, timedelta(days=7)
     )
-    return AuthService(uow, PasswordHasher(1024, 1, 1), PasswordPolicy(12), sessions, clock)
+    return AuthService(
+        uow,
+        SqlAlchemySignInReader(database.read_connection),
+        PasswordHasher(1024, 1, 1),
+        PasswordPolicy(12),
+        sessions,
+        clock,
+    )
 
 
 def race(database: Database, requests: list[RegisterRequest]) -> list[UserOut | BaseException]:

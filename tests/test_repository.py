@@ -119,28 +119,6 @@ def test_save_raises_domain_error_on_taken_username_and_email(database: Database
     assert stored_usernames(database) == ["alice", "bob"]
 
 
-def test_find_by_sign_in_name_matches_username_or_email_ignoring_case(
-    database: Database,
-) -> None:
-    alice_id, bob_id = seed(
-        database, make_user("Alice", "alice.mail@Example.com"), make_user("bob", "b@example.com")
-    )
-    with database.session() as session:
-        repository = SqlAlchemyUserRepository(session)
-        for name in ("Alice", "alice", "ALICE", "alice.mail@example.com", "ALICE.MAIL@EXAMPLE.COM"):
-            found = repository.find_by_sign_in_name(name)
-            assert found is not None, name
-            assert found.id == alice_id
-        found_bob = repository.find_by_sign_in_name("B@EXAMPLE.COM")
-        assert found_bob is not None
-        assert found_bob.id == bob_id
-        assert repository.find_by_sign_in_name("carol") is None
-        assert repository.find_by_sign_in_name("carol@example.com") is None
-        assert repository.find_by_sign_in_name("alic") is None
-        # a username is not matched against someone's email, nor the other way round
-        assert repository.find_by_sign_in_name("alice.mail") is None
-
-
 def test_list_page_orders_by_id_with_offset_and_limit(database: Database) -> None:
     names = ["zed", "amy", "Mia", "bob", "kim"]
     ids = seed(database, *(make_user(name) for name in names))
@@ -204,7 +182,7 @@ def test_repository_never_commits(database: Database) -> None:
     session.close()
     with database.session() as fresh:
         assert SqlAlchemyUserRepository(fresh).count() == 0
-        assert SqlAlchemyUserRepository(fresh).find_by_sign_in_name("alice") is None
+        assert SqlAlchemyUserRepository(fresh).get(user.id) is None
 
 
 def test_delete_without_commit_is_not_kept(database: Database) -> None:
