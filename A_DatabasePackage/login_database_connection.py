@@ -66,10 +66,11 @@ def build_engine(
     failed on), and gives up connecting after POSTGRES_CONNECT_TIMEOUT_SECONDS; TCP
     keepalives notice a server that vanished without closing the connection.
 
-    `autocommit` (PostgreSQL only) is the engine of the access-token check: each connection
-    commits every statement by itself (set once, when it connects), and it is not pinged
-    before use, which would double the round trips of a check; the check reads again on a
-    fresh connection when a pooled one turns out dead (F_RepositoryPackage.access_token_reader).
+    `autocommit` (PostgreSQL only) is the engine of the read side (the access-token check, a
+    sign-in's account lookup): each connection commits every statement by itself (set once,
+    when it connects), and it is not pinged before use, which would double the round trips of
+    a read; a read runs again on a fresh connection when a pooled one turns out dead
+    (F_RepositoryPackage.read_side).
     """
     if url.get_backend_name() == "sqlite":
         in_memory = url.database in (None, "", ":memory:")
@@ -83,7 +84,7 @@ def build_engine(
                 **({} if in_memory else {"pool_size": pool_size, "max_overflow": max_overflow}),
             )
         )
-    engine = create_engine(
+    return create_engine(
         url,
         hide_parameters=True,
         # An autocommit connection has no transaction to roll back when it is given back.
@@ -104,7 +105,6 @@ def build_engine(
             "keepalives_count": 3,
         },
     )
-    return engine
 
 
 def read_pool_size(pool_size: int) -> int:

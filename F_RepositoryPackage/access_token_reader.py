@@ -26,9 +26,7 @@ TOKEN_IS_DENIED = exists().where(
     RevokedAccessToken.jti == bindparam("jti"),
     RevokedAccessToken.expires_at > bindparam("now"),
 )
-ACCOUNT_BY_ID_WITH_DENIAL = select(*ACCOUNT_VIEW_COLUMNS, TOKEN_IS_DENIED.label("denied")).where(
-    User.id == bindparam("user_id")
-)
+ACCOUNT_BY_ID_WITH_DENIAL = ACCOUNT_BY_ID.add_columns(TOKEN_IS_DENIED.label("denied"))
 
 
 class AccessTokenReader(abc.ABC):

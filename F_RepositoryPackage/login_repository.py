@@ -40,7 +40,7 @@ class AccountView:
 
 
 # The User columns of the same names, in the view's order (AccountView(*row) relies on it);
-# read by F_RepositoryPackage.access_token_reader.
+# read by the read side (F_RepositoryPackage.access_token_reader, .sign_in_reader).
 ACCOUNT_VIEW_COLUMNS = tuple(getattr(User, view_field.name) for view_field in fields(AccountView))
 
 

@@ -11,20 +11,26 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, Select, bindparam, func, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from B_EntityPackage.login_entity_master import User
 from F_RepositoryPackage.login_repository import ACCOUNT_VIEW_COLUMNS, AccountView
 from F_RepositoryPackage.read_side import first_row
 
-# The database lowers both sides, exactly as its unique indexes do.
-ACCOUNT_BY_USERNAME = select(*ACCOUNT_VIEW_COLUMNS, User.hashed_password).where(
-    func.lower(User.username) == func.lower(bindparam("name"))
-)
-ACCOUNT_BY_EMAIL = select(*ACCOUNT_VIEW_COLUMNS, User.hashed_password).where(
-    func.lower(User.email) == func.lower(bindparam("name"))
-)
+
+def _account_by_lowered(column: InstrumentedAttribute[str]) -> Select[Any]:
+    """The account's view columns and its hash, the last column. The database lowers both
+    sides, exactly as its unique indexes do."""
+    return select(*ACCOUNT_VIEW_COLUMNS, User.hashed_password).where(
+        func.lower(column) == func.lower(bindparam("name"))
+    )
+
+
+ACCOUNT_BY_USERNAME = _account_by_lowered(User.username)
+ACCOUNT_BY_EMAIL = _account_by_lowered(User.email)
 
 
 @dataclass(frozen=True)

@@ -136,20 +136,16 @@ async def get_unit_of_work(session: Annotated[Session, Depends(get_db)]) -> Abst
     return SqlAlchemyUnitOfWork(session=session)
 
 
-def _token_denylist(request: Request, session: Session, clock: Clock) -> TokenDenylist:
-    """Redis when REDIS_URL is set (shared by every worker and instance), else the database."""
-    redis_client = request.app.state.redis
-    if redis_client is not None:
-        return RedisTokenDenylist(redis_client, clock)
-    return SqlAlchemyTokenDenylist(session, clock)
-
-
 async def get_token_denylist(
     request: Request,
     session: Annotated[Session, Depends(get_db)],
     security: Annotated[SecurityComponents, Depends(get_security)],
 ) -> TokenDenylist:
-    return _token_denylist(request, session, security.clock)
+    """Redis when REDIS_URL is set (shared by every worker and instance), else the database."""
+    redis_client = request.app.state.redis
+    if redis_client is not None:
+        return RedisTokenDenylist(redis_client, security.clock)
+    return SqlAlchemyTokenDenylist(session, security.clock)
 
 
 async def get_client_info(
