@@ -16,9 +16,14 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
+from A_DatabasePackage.async_read_pool import AsyncReadPool, conninfo_from_url
+from A_DatabasePackage.postgres_connections import (
+    POOL_RECYCLE_SECONDS,
+    POOL_TIMEOUT_SECONDS,
+    POSTGRES_CONNECT_ARGS,
+)
+
 SQLITE_BUSY_TIMEOUT_SECONDS = 15
-POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
-POOL_TIMEOUT_SECONDS = 10
 
 
 def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
@@ -66,11 +71,10 @@ def build_engine(
     failed on), and gives up connecting after POSTGRES_CONNECT_TIMEOUT_SECONDS; TCP
     keepalives notice a server that vanished without closing the connection.
 
-    `autocommit` (PostgreSQL only) is the engine of the read side (the access-token check, a
-    sign-in's account lookup): each connection commits every statement by itself (set once,
-    when it connects), and it is not pinged before use, which would double the round trips of
-    a read; a read runs again on a fresh connection when a pooled one turns out dead
-    (F_RepositoryPackage.read_side).
+    `autocommit` (PostgreSQL only) is the engine of a sign-in's account lookup: each
+    connection commits every statement by itself (set once, when it connects), and it is not
+    pinged before use, which would double the round trips of a read; a read runs again on a
+    fresh connection when a pooled one turns out dead (F_RepositoryPackage.read_side).
     """
     if url.get_backend_name() == "sqlite":
         in_memory = url.database in (None, "", ":memory:")
@@ -96,26 +100,21 @@ def build_engine(
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=POOL_TIMEOUT_SECONDS,
-        pool_recycle=1800,
-        connect_args={
-            "connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS,
-            "keepalives": 1,
-            "keepalives_idle": 30,
-            "keepalives_interval": 10,
-            "keepalives_count": 3,
-        },
+        pool_recycle=POOL_RECYCLE_SECONDS,
+        connect_args=POSTGRES_CONNECT_ARGS,
     )
 
 
 def read_pool_size(pool_size: int) -> int:
-    """Connections kept for the read side (the access-token check, a sign-in's account lookup)
-    on PostgreSQL, on top of the request pool: half of DB_POOL_SIZE, at least one. A read holds
-    one for a single statement."""
+    """Connections of each read pool on PostgreSQL (the sign-in's account lookup on psycopg2,
+    the access-token check on psycopg 3), on top of the request pool: half of DB_POOL_SIZE, at
+    least one. A read holds one for a single statement."""
     return max(1, pool_size // 2)
 
 
 class Database:
-    """An engine and its session factory, and on PostgreSQL a second small engine for reads."""
+    """An engine and its session factory; on PostgreSQL also a small engine for reads and a
+    small pool of async connections for the access-token check (async_read_pool)."""
 
     def __init__(self, url: URL, pool_size: int = 10, max_overflow: int = 10) -> None:
         self.url = url
@@ -131,6 +130,11 @@ class Database:
             if self.is_sqlite
             else build_engine(url, read_pool_size(pool_size), 0, autocommit=True)
         )
+        self.async_read_pool = (
+            None
+            if self.is_sqlite
+            else AsyncReadPool(conninfo_from_url(url), read_pool_size(pool_size))
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -140,8 +144,8 @@ class Database:
         return self.session_factory()
 
     def read_connection(self) -> Connection:
-        """A pooled connection for statements that only read (the access-token check of every
-        signed-in request, a sign-in's account lookup) that holds no transaction open:
+        """A pooled connection for statements that only read (a sign-in's account lookup; on
+        SQLite the access-token check too) that holds no transaction open:
         PostgreSQL is spared the BEGIN and ROLLBACK round trips around each read. Close it (a
         `with` block) after use."""
         return self.read_engine.connect()
@@ -150,6 +154,8 @@ class Database:
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
+        if self.async_read_pool is not None:
+            self.async_read_pool.close()
 
 
 async def get_database(request: Request) -> Database:

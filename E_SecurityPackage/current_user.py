@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
 
 from C_SchemaPackage.response import UserOut
@@ -47,8 +46,7 @@ def current_access_dependency(
         access_check: Annotated[AccessCheckServiceInterface, Depends(access_check_provider)],
     ) -> CurrentAccess:
         token = bearer_token_from_header(request.headers.get("authorization"))
-        # The one blocking step (token store and account lookup), in a worker thread.
-        access = await run_in_threadpool(access_check.authenticate_access_token, token)
+        access = await access_check.authenticate_access_token(token)
         request.state.user_id = access.user.id
         return access
 

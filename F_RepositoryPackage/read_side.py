@@ -1,20 +1,32 @@
 """What the read side's statements share (F_RepositoryPackage.access_token_reader,
 F_RepositoryPackage.sign_in_reader): one prepared Core statement on a pooled connection that
-holds no transaction (Database.read_connection), read again once if that connection was dead.
+holds no transaction, read again once if that connection was dead.
+
+`first_row` runs on a SQLAlchemy connection (Database.read_connection), in a worker thread;
+`first_row_async` runs on psycopg 3's async pool (Database.async_read_pool), on the event loop.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, Select
 from sqlalchemy.exc import DBAPIError
+
+from A_DatabasePackage.async_read_pool import AsyncReadPool, ReadPoolTimeoutError, psycopg_dialect
+from D_CustomExceptionPackage.errors import ServiceUnavailableError
+
+logger = logging.getLogger("auth_service.errors")
+
+Row = Sequence[Any]
 
 
 def first_row(
     connect: Callable[[], Connection], statement: Select[Any], parameters: dict[str, Any]
-) -> Sequence[Any] | None:
+) -> Row | None:
     """The statement's first row, or None.
 
     Runs once more on a fresh connection if the pooled one turned out dead (the server
@@ -30,3 +42,76 @@ def first_row(
             raise
     with connect() as connection:
         return connection.execute(statement, parameters).first()
+
+
+class PostgresRead:
+    """A Core statement compiled once for psycopg 3, with the column types' conversions
+    (UTCDateTime's check and time zone on the way in and out) that SQLAlchemy would apply.
+    Every value comes from the caller: the statement may hold no literal values."""
+
+    dialect = psycopg_dialect()
+
+    def __init__(self, statement: Select[Any]) -> None:
+        compiled = statement.compile(dialect=self.dialect)
+        literals = [name for name, bind in compiled.binds.items() if not bind.required]
+        if literals:
+            raise ValueError(f"bind the values of {literals} by name")
+        self.sql = compiled.string
+        self.bind_processors = {
+            name: processor
+            for name, bind in compiled.binds.items()
+            if (processor := bind.type.bind_processor(self.dialect)) is not None
+        }
+        self.result_processors = [
+            column.type.result_processor(self.dialect, None)
+            for column in statement.selected_columns
+        ]
+
+    def parameters(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        bound = dict(values)
+        for name, processor in self.bind_processors.items():
+            bound[name] = processor(bound[name])
+        return bound
+
+    def row(self, values: Row) -> Row:
+        return tuple(
+            value if processor is None else processor(value)
+            for value, processor in zip(values, self.result_processors, strict=True)
+        )
+
+
+class _ConnectionDiedError(Exception):
+    """The pooled connection was dead before the statement could run."""
+
+
+async def _read(pool: AsyncReadPool, read: PostgresRead, bound: dict[str, Any]) -> Row | None:
+    async with pool.connection() as connection:
+        try:
+            cursor = await connection.execute(read.sql, bound)
+            values = await cursor.fetchone()
+        except psycopg.OperationalError as error:
+            if connection.closed:  # pool.connection() drops it
+                raise _ConnectionDiedError() from error
+            raise
+    return read.row(values) if values is not None else None
+
+
+async def first_row_async(
+    pool: AsyncReadPool, read: PostgresRead, values: Mapping[str, Any]
+) -> Row | None:
+    """The statement's first row, or None; on the event loop.
+
+    Like `first_row`, a connection that died in the pool (a server restart) costs one more
+    attempt on a new connection, after every idle one is closed. A database that cannot be
+    reached, or a pool that stays busy, is SERVICE_UNAVAILABLE (503), as on the request pool.
+    """
+    bound = read.parameters(values)
+    try:
+        try:
+            return await _read(pool, read, bound)
+        except _ConnectionDiedError:
+            await pool.discard_idle()
+        return await _read(pool, read, bound)
+    except (psycopg.OperationalError, ReadPoolTimeoutError, _ConnectionDiedError) as error:
+        logger.warning("database unavailable: %s", type(error).__name__)
+        raise ServiceUnavailableError() from error

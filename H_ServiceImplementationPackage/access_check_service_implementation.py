@@ -18,9 +18,9 @@ class AccessCheckService(AccessCheckServiceInterface):
         self.tokens = tokens
         self.reader = reader
 
-    def authenticate_access_token(self, token: str) -> CurrentAccess:
+    async def authenticate_access_token(self, token: str) -> CurrentAccess:
         claims = self.tokens.verify_access_token(token)
-        account = self.reader.account_of(claims.user_id, claims.jti)
+        account = await self.reader.account_of(claims.user_id, claims.jti)
         if (
             account is None
             or not account.is_active

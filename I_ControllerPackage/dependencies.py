@@ -43,7 +43,11 @@ from E_SecurityPackage.login_throttle import (
 from E_SecurityPackage.password_hashing import PasswordHasher
 from E_SecurityPackage.password_policy import PasswordPolicy
 from E_SecurityPackage.token_denylist import RedisTokenDenylist, TokenDenylist
-from F_RepositoryPackage.access_token_reader import SqlAlchemyAccessTokenReader
+from F_RepositoryPackage.access_token_reader import (
+    AccessTokenReader,
+    PostgresAccessTokenReader,
+    SqlAlchemyAccessTokenReader,
+)
 from F_RepositoryPackage.sign_in_reader import SignInReader, SqlAlchemySignInReader
 from F_RepositoryPackage.token_denylist_repository import SqlAlchemyTokenDenylist
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
@@ -232,11 +236,19 @@ def build_access_check(
     """The access-token check, built once per application: it keeps no per-request state,
     and every signed-in request uses it, so it costs no dependency resolving, session or unit
     of work per request (bench/RESULTS.md). It reads on a connection of its own, which it
-    gives back as soon as the check ends."""
+    gives back as soon as the check ends: on PostgreSQL from the event loop, on SQLite in a
+    worker thread."""
     denylist = RedisTokenDenylist(redis_client, clock) if redis_client is not None else None
-    return AccessCheckService(
-        tokens, SqlAlchemyAccessTokenReader(database.read_connection, clock, denylist)
-    )
+    return AccessCheckService(tokens, build_access_token_reader(database, clock, denylist))
+
+
+def build_access_token_reader(
+    database: Database, clock: Clock, denylist: TokenDenylist | None
+) -> AccessTokenReader:
+    """psycopg 3 on the event loop on PostgreSQL; SQLite's blocking driver in a thread."""
+    if database.async_read_pool is None:
+        return SqlAlchemyAccessTokenReader(database.read_connection, clock, denylist)
+    return PostgresAccessTokenReader(database.async_read_pool, clock, denylist)
 
 
 async def get_access_check_service(request: Request) -> AccessCheckServiceInterface:

@@ -138,6 +138,12 @@ def backend_redis_url(backend: str, request: pytest.FixtureRequest) -> str | Non
 
 
 @pytest.fixture
+def anyio_backend() -> str:
+    """Tests marked `anyio` run on asyncio, the service's event loop."""
+    return "asyncio"
+
+
+@pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
 

@@ -9,6 +9,7 @@ in-memory list of ended access tokens live in tests/fake_sessions.py.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import timedelta
@@ -16,7 +17,7 @@ from typing import Any
 
 from B_EntityPackage.login_entity_master import Role, User
 from D_CustomExceptionPackage.errors import EmailTakenError, UsernameTakenError
-from E_SecurityPackage.access_context import ClientInfo
+from E_SecurityPackage.access_context import ClientInfo, CurrentAccess
 from E_SecurityPackage.login_auth_jwt import TokenService
 from E_SecurityPackage.password_hashing import PasswordHasher
 from E_SecurityPackage.password_policy import PasswordPolicy
@@ -202,7 +203,7 @@ class FakeAccessTokenReader(AccessTokenReader):
         self.users = users
         self.denylist = denylist
 
-    def account_of(self, user_id: int, jti: str) -> AccountView | None:
+    async def account_of(self, user_id: int, jti: str) -> AccountView | None:
         row = self.users.rows.get(user_id)
         if row is None or self.denylist.is_denied(jti):
             return None
@@ -246,6 +247,10 @@ class ServiceKit:
     @property
     def users(self) -> FakeUserRepository:
         return self.uow.users
+
+    def check_token(self, token: str) -> CurrentAccess:
+        """The access check (async, as the application awaits it) run to its end."""
+        return asyncio.run(self.access.authenticate_access_token(token))
 
 
 def service_kit(

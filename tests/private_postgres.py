@@ -122,6 +122,11 @@ class PrivatePostgres:
             "stop",
         )
 
+    def restart_fast(self) -> None:
+        """Stop (fast: connections are cut) and start again."""
+        self.stop("fast")
+        self.start()
+
     def is_running(self) -> bool:
         result = subprocess.run(
             [*self.run_as, str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "status"],

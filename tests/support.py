@@ -78,7 +78,9 @@ def login(client: TestClient, username: str = "alice", password: str = STRONG_PA
 def checked_out(database: Database) -> int:
     """Connections of the database's pools in use right now (requests' and reads')."""
     engines = {id(engine): engine for engine in (database.engine, database.read_engine)}
-    return sum(engine.pool.checkedout() for engine in engines.values())  # type: ignore[attr-defined]
+    pooled = sum(engine.pool.checkedout() for engine in engines.values())  # type: ignore[attr-defined]
+    reads = database.async_read_pool.in_use_count if database.async_read_pool else 0
+    return int(pooled) + reads
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -1,6 +1,7 @@
-"""The token check's read side (F_RepositoryPackage.access_token_reader) on each database:
-the account's public fields and token state, and the denylist read in the same statement
-(or asked of Redis first when that is the store)."""
+"""The token check's read side (F_RepositoryPackage.access_token_reader) on each database, as
+the application wires it (psycopg 3 on the event loop on PostgreSQL, SQLite's driver in a
+worker thread): the account's public fields and token state, and the denylist read in the same
+statement (or asked of Redis first when that is the store)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,17 @@ from sqlalchemy import insert
 from A_DatabasePackage.login_database_connection import Database
 from B_EntityPackage.login_entity_master import Role
 from B_EntityPackage.session_entities import RevokedAccessToken
-from E_SecurityPackage.token_denylist import DeniedToken, RedisTokenDenylist
-from F_RepositoryPackage.access_token_reader import SqlAlchemyAccessTokenReader
+from E_SecurityPackage.token_denylist import DeniedToken, RedisTokenDenylist, TokenDenylist
+from F_RepositoryPackage.access_token_reader import (
+    AccessTokenReader,
+    PostgresAccessTokenReader,
+    SqlAlchemyAccessTokenReader,
+)
+from I_ControllerPackage.dependencies import build_access_token_reader
 from tests.support import FakeClock, checked_out
 from tests.test_repository import NOW, make_user, seed
+
+pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
@@ -28,17 +36,26 @@ def clock() -> FakeClock:
     return clock
 
 
+def reader_for(
+    database: Database, clock: FakeClock, denylist: TokenDenylist | None = None
+) -> AccessTokenReader:
+    reader = build_access_token_reader(database, clock, denylist)
+    expected = SqlAlchemyAccessTokenReader if database.is_sqlite else PostgresAccessTokenReader
+    assert isinstance(reader, expected)
+    return reader
+
+
 def deny_in_database(database: Database, jti: str, expires_at: datetime) -> None:
     with database.session() as session:
         session.execute(insert(RevokedAccessToken).values(jti=jti, expires_at=expires_at))
         session.commit()
 
 
-def test_the_view_holds_the_public_fields_and_the_token_state(
+async def test_the_view_holds_the_public_fields_and_the_token_state(
     database: Database, clock: FakeClock
 ) -> None:
     [user_id] = seed(database, make_user("Viewed", "Viewed@Example.com", Role.ADMIN))
-    view = SqlAlchemyAccessTokenReader(database.read_connection, clock).account_of(user_id, "j")
+    view = await reader_for(database, clock).account_of(user_id, "j")
     assert view is not None
     assert (view.id, view.username, view.email, view.role) == (
         user_id,
@@ -52,29 +69,29 @@ def test_the_view_holds_the_public_fields_and_the_token_state(
     assert not hasattr(view, "hashed_password")
 
 
-def test_an_unknown_account_is_none(database: Database, clock: FakeClock) -> None:
+async def test_an_unknown_account_is_none(database: Database, clock: FakeClock) -> None:
     seed(database, make_user("someone"))
-    reader = SqlAlchemyAccessTokenReader(database.read_connection, clock)
-    assert reader.account_of(10_000, "j") is None
+    reader = reader_for(database, clock)
+    assert await reader.account_of(10_000, "j") is None
 
 
-def test_a_token_on_the_database_denylist_is_none_until_its_denial_expires(
+async def test_a_token_on_the_database_denylist_is_none_until_its_denial_expires(
     database: Database, clock: FakeClock
 ) -> None:
     [user_id] = seed(database, make_user("denied"))
     deny_in_database(database, "ended", NOW + timedelta(minutes=5))
-    reader = SqlAlchemyAccessTokenReader(database.read_connection, clock)
-    assert reader.account_of(user_id, "ended") is None
-    other = reader.account_of(user_id, "other")
+    reader = reader_for(database, clock)
+    assert await reader.account_of(user_id, "ended") is None
+    other = await reader.account_of(user_id, "other")
     assert other is not None
     assert other.id == user_id
     clock.advance(minutes=6)  # the token itself has expired by then; its row no longer counts
-    after = reader.account_of(user_id, "ended")
+    after = await reader.account_of(user_id, "ended")
     assert after is not None
     assert after.id == user_id
 
 
-def test_with_redis_as_the_store_only_redis_is_asked(
+async def test_with_redis_as_the_store_only_redis_is_asked(
     database: Database, clock: FakeClock, redis_url: str
 ) -> None:
     [user_id] = seed(database, make_user("redis-checked"))
@@ -83,20 +100,22 @@ def test_with_redis_as_the_store_only_redis_is_asked(
     denied_jti, database_only_jti = f"r-{uuid.uuid4().hex}", f"d-{uuid.uuid4().hex}"
     denylist.deny([DeniedToken(denied_jti, NOW + timedelta(minutes=5))])
     deny_in_database(database, database_only_jti, NOW + timedelta(minutes=5))
-    reader = SqlAlchemyAccessTokenReader(database.read_connection, clock, denylist)
+    reader = reader_for(database, clock, denylist)
     try:
-        assert reader.account_of(user_id, denied_jti) is None
-        view = reader.account_of(user_id, database_only_jti)
+        assert await reader.account_of(user_id, denied_jti) is None
+        view = await reader.account_of(user_id, database_only_jti)
         assert view is not None
         assert view.id == user_id
-        assert reader.account_of(10_000, "unknown-account") is None
+        assert await reader.account_of(10_000, "unknown-account") is None
     finally:
         client.close()
 
 
-def test_each_check_gives_its_connection_back(database: Database, clock: FakeClock) -> None:
+async def test_each_check_gives_its_connection_back(database: Database, clock: FakeClock) -> None:
     [user_id] = seed(database, make_user("pooled"))
-    reader = SqlAlchemyAccessTokenReader(database.read_connection, clock)
+    reader = reader_for(database, clock)
     for jti in ("a", "b", "c"):
-        assert reader.account_of(user_id, jti) is not None
+        assert await reader.account_of(user_id, jti) is not None
         assert checked_out(database) == 0
+        if database.async_read_pool is not None:
+            assert database.async_read_pool.idle_count == 1

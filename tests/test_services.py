@@ -105,7 +105,7 @@ def test_login_issues_a_token_for_username_or_email(kit: ServiceKit, sign_in_nam
     [session] = kit.uow.sessions.stored_sessions_of(user.id)
     assert claims.session_id == session["id"]
     assert kit.hasher.calls == ["verify"]
-    assert kit.access.authenticate_access_token(token.access_token).user == user
+    assert kit.check_token(token.access_token).user == user
 
 
 def test_unknown_user_and_wrong_password_cost_one_hash_each(kit: ServiceKit) -> None:
@@ -177,13 +177,13 @@ def test_login_with_same_parameters_does_not_write(kit: ServiceKit) -> None:
 def test_token_rejected_after_token_version_bump(kit: ServiceKit) -> None:
     user = registered(kit)
     token = kit.auth.login("alice", STRONG_PASSWORD, CLIENT).access_token
-    assert kit.access.authenticate_access_token(token).user.id == user.id
+    assert kit.check_token(token).user.id == user.id
     row = kit.users.rows[user.id]
     row["token_version"] += 1
     with pytest.raises(InvalidTokenError):
-        kit.access.authenticate_access_token(token)
+        kit.check_token(token)
     fresh = kit.auth.login("alice", STRONG_PASSWORD, CLIENT).access_token
-    assert kit.access.authenticate_access_token(fresh).user.id == user.id
+    assert kit.check_token(fresh).user.id == user.id
 
 
 def test_token_rejected_for_deleted_and_disabled_users(kit: ServiceKit) -> None:
@@ -195,12 +195,12 @@ def test_token_rejected_for_deleted_and_disabled_users(kit: ServiceKit) -> None:
     assert kit.uow.sessions.stored_sessions_of(alice.id) == []
     assert len(kit.uow.sessions.stored_sessions_of(bob.id)) == 1
     with pytest.raises(InvalidTokenError):
-        kit.access.authenticate_access_token(alice_token)
+        kit.check_token(alice_token)
     kit.users.rows[bob.id]["is_active"] = False
     with pytest.raises(InvalidTokenError):
-        kit.access.authenticate_access_token(bob_token)
+        kit.check_token(bob_token)
     with pytest.raises(InvalidTokenError):
-        kit.access.authenticate_access_token("not-a-token")
+        kit.check_token("not-a-token")
 
 
 def test_update_self_needs_something_to_change(kit: ServiceKit) -> None:
@@ -271,11 +271,11 @@ def test_new_password_ends_earlier_tokens(kit: ServiceKit) -> None:
         UpdateSelfRequest(new_password=OTHER_STRONG_PASSWORD, current_password=STRONG_PASSWORD),
     )
     with pytest.raises(InvalidTokenError):
-        kit.access.authenticate_access_token(token)
+        kit.check_token(token)
     with pytest.raises(InvalidCredentialsError):
         kit.auth.login("alice", STRONG_PASSWORD, CLIENT)
     fresh = kit.auth.login("alice", OTHER_STRONG_PASSWORD, CLIENT).access_token
-    assert kit.access.authenticate_access_token(fresh).user.id == user.id
+    assert kit.check_token(fresh).user.id == user.id
 
 
 def test_new_password_goes_through_the_policy(kit: ServiceKit) -> None:

@@ -95,7 +95,7 @@ def test_update_user_demotes_when_another_admin_exists_and_ends_tokens(kit: Serv
     assert demoted.role == "user"
     assert kit.users.stored(root.id)["token_version"] == 1
     with pytest.raises(InvalidTokenError):
-        kit.access.authenticate_access_token(token)
+        kit.check_token(token)
     assert kit.auth.login("root", STRONG_PASSWORD, CLIENT).access_token
 
 
@@ -108,7 +108,7 @@ def test_update_user_profile_fields_keep_tokens(kit: ServiceKit) -> None:
     )
     assert (updated.full_name, updated.email) == ("Alice L", "alice2@example.com")
     assert updated.updated_at > alice.updated_at
-    assert kit.access.authenticate_access_token(token).user.email == "alice2@example.com"
+    assert kit.check_token(token).user.email == "alice2@example.com"
     # same role again is no role change
     kit.admin.update_user(alice.id, AdminUpdateRequest(role="user"))
     assert kit.users.stored(alice.id)["token_version"] == 0
@@ -120,7 +120,7 @@ def test_disable_ends_tokens(kit: ServiceKit) -> None:
     disabled = kit.admin.update_user(alice.id, AdminUpdateRequest(is_active=False))
     assert disabled.is_active is False
     with pytest.raises(InvalidTokenError):
-        kit.access.authenticate_access_token(token)
+        kit.check_token(token)
 
 
 def test_update_user_errors(kit: ServiceKit) -> None:

@@ -39,7 +39,7 @@ def signed_in(kit: ServiceKit, username: str = "alice") -> TokenOut:
 
 
 def access_of(kit: ServiceKit, pair: TokenOut) -> CurrentAccess:
-    return kit.access.authenticate_access_token(pair.access_token)
+    return kit.check_token(pair.access_token)
 
 
 def session_id_of(pair: TokenOut) -> int:
