@@ -135,16 +135,10 @@ class AsyncReadPool:
             self._in_use -= 1
             self._slots.release()
 
-    async def discard_idle(self) -> None:
-        """Close every idle connection: after one turned out dead (the server restarted), the
-        others opened before it are dead too."""
-        idle, self._idle = self._idle, []
-        for connection, _ in idle:
-            await connection.close()
-
     def close(self) -> None:
-        """Close the idle connections (at shutdown); the pool opens new ones if used again.
-        Needs no event loop: libpq closes a connection without waiting."""
+        """Close every idle connection: at shutdown, and after one turned out dead (the server
+        restarted), since the others opened before it are dead too. The pool opens new ones if
+        used again. Needs no event loop: libpq closes a connection without waiting."""
         idle, self._idle = self._idle, []
         for connection, _ in idle:
             connection.pgconn.finish()

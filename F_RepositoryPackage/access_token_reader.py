@@ -24,7 +24,7 @@ from B_EntityPackage.session_entities import RevokedAccessToken
 from E_SecurityPackage.clock import Clock
 from E_SecurityPackage.token_denylist import TokenDenylist
 from F_RepositoryPackage.login_repository import ACCOUNT_VIEW_COLUMNS, AccountView
-from F_RepositoryPackage.read_side import PostgresRead, first_row, first_row_async
+from F_RepositoryPackage.read_side import PostgresRead, Row, first_row, first_row_async
 
 ACCOUNT_BY_ID = select(*ACCOUNT_VIEW_COLUMNS).where(User.id == bindparam("user_id"))
 TOKEN_IS_DENIED = exists().where(
@@ -32,6 +32,19 @@ TOKEN_IS_DENIED = exists().where(
     RevokedAccessToken.expires_at > bindparam("now"),
 )
 ACCOUNT_BY_ID_WITH_DENIAL = ACCOUNT_BY_ID.add_columns(TOKEN_IS_DENIED.label("denied"))
+
+
+def account_view(row: Row | None) -> AccountView | None:
+    """The view of an ACCOUNT_BY_ID row."""
+    return AccountView(*row) if row is not None else None
+
+
+def account_view_unless_denied(row: Row | None) -> AccountView | None:
+    """The view of an ACCOUNT_BY_ID_WITH_DENIAL row, or None when the token is denied (the
+    last column)."""
+    if row is None or row[-1]:
+        return None
+    return AccountView(*row[:-1])
 
 
 class AccessTokenReader(abc.ABC):
@@ -65,13 +78,11 @@ class SqlAlchemyAccessTokenReader(AccessTokenReader):
         if self.denylist is not None:
             if self.denylist.is_denied(jti):
                 return None
-            row = first_row(self.connect, ACCOUNT_BY_ID, {"user_id": user_id})
-            return AccountView(*row) if row is not None else None
+            return account_view(first_row(self.connect, ACCOUNT_BY_ID, {"user_id": user_id}))
         parameters = {"user_id": user_id, "jti": jti, "now": self.clock.now()}
-        row = first_row(self.connect, ACCOUNT_BY_ID_WITH_DENIAL, parameters)
-        if row is None or row[-1]:  # the token's denial, the last column
-            return None
-        return AccountView(*row[:-1])
+        return account_view_unless_denied(
+            first_row(self.connect, ACCOUNT_BY_ID_WITH_DENIAL, parameters)
+        )
 
 
 ACCOUNT_BY_ID_READ = PostgresRead(ACCOUNT_BY_ID)
@@ -95,9 +106,8 @@ class PostgresAccessTokenReader(AccessTokenReader):
             if await anyio.to_thread.run_sync(self.denylist.is_denied, jti):
                 return None
             row = await first_row_async(self.pool, ACCOUNT_BY_ID_READ, {"user_id": user_id})
-            return AccountView(*row) if row is not None else None
+            return account_view(row)
         parameters = {"user_id": user_id, "jti": jti, "now": self.clock.now()}
-        row = await first_row_async(self.pool, ACCOUNT_BY_ID_WITH_DENIAL_READ, parameters)
-        if row is None or row[-1]:  # the token's denial, the last column
-            return None
-        return AccountView(*row[:-1])
+        return account_view_unless_denied(
+            await first_row_async(self.pool, ACCOUNT_BY_ID_WITH_DENIAL_READ, parameters)
+        )

@@ -110,7 +110,7 @@ async def first_row_async(
         try:
             return await _read(pool, read, bound)
         except _ConnectionDiedError:
-            await pool.discard_idle()
+            pool.close()
         return await _read(pool, read, bound)
     except (psycopg.OperationalError, ReadPoolTimeoutError, _ConnectionDiedError) as error:
         logger.warning("database unavailable: %s", type(error).__name__)
