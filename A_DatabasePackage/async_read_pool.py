@@ -10,6 +10,11 @@ connection opens one at once (up to `size`), so a database that refuses connecti
 error at once, not after a wait; only when `size` connections are in use does a request wait,
 for at most `wait_seconds`. psycopg_pool opens connections in the background instead and keeps
 a request waiting for its whole timeout while the database is down.
+
+Each connection prepares a statement on the server at its first use (DB_PREPARED_STATEMENTS),
+so the server parses and plans the token check once per connection instead of once per
+request. PgBouncer in transaction mode follows such statements from version 1.21 on, with its
+max_prepared_statements above 0; behind an older one, set DB_PREPARED_STATEMENTS=false.
 """
 
 from __future__ import annotations
@@ -57,15 +62,22 @@ class AsyncReadPool:
 
     A connection serves one task at a time. The pool belongs to the event loop that uses it:
     on another loop (the application started again, a test client) it forgets the old loop's
-    connections and starts afresh.
+    connections and starts afresh. With `prepare_statements` each connection prepares a
+    statement on the server at its first use; without, it never does.
     """
 
     def __init__(
-        self, conninfo: str, size: int, wait_seconds: float = POOL_TIMEOUT_SECONDS
+        self,
+        conninfo: str,
+        size: int,
+        wait_seconds: float = POOL_TIMEOUT_SECONDS,
+        *,
+        prepare_statements: bool = True,
     ) -> None:
         self.conninfo = conninfo
         self.size = size
         self.wait_seconds = wait_seconds
+        self.prepare_threshold = 0 if prepare_statements else None
         self._idle: list[tuple[AsyncConnection, float]] = []  # (connection, opened at)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots = asyncio.Semaphore(size)
@@ -106,10 +118,8 @@ class AsyncReadPool:
                 return connection, opened_at
             await connection.close()
         opened_at = time.monotonic()
-        # No statements prepared on the server, as with psycopg2: PgBouncer in transaction mode
-        # would hand a prepared statement's name to a connection that never saw it.
         connection = await psycopg.AsyncConnection.connect(
-            self.conninfo, autocommit=True, prepare_threshold=None
+            self.conninfo, autocommit=True, prepare_threshold=self.prepare_threshold
         )
         return connection, opened_at
 

@@ -114,9 +114,17 @@ def read_pool_size(pool_size: int) -> int:
 
 class Database:
     """An engine and its session factory; on PostgreSQL also a small engine for reads and a
-    small pool of async connections for the access-token check (async_read_pool)."""
+    small pool of async connections for the access-token check (async_read_pool), which
+    prepares its statements on the server unless `prepare_statements` is false."""
 
-    def __init__(self, url: URL, pool_size: int = 10, max_overflow: int = 10) -> None:
+    def __init__(
+        self,
+        url: URL,
+        pool_size: int = 10,
+        max_overflow: int = 10,
+        *,
+        prepare_statements: bool = True,
+    ) -> None:
         self.url = url
         self.engine = build_engine(url, pool_size, max_overflow)
         self.session_factory = sessionmaker(
@@ -133,7 +141,11 @@ class Database:
         self.async_read_pool = (
             None
             if self.is_sqlite
-            else AsyncReadPool(conninfo_from_url(url), read_pool_size(pool_size))
+            else AsyncReadPool(
+                conninfo_from_url(url),
+                read_pool_size(pool_size),
+                prepare_statements=prepare_statements,
+            )
         )
 
     @property

@@ -1,6 +1,7 @@
 """What the read side's statements share (F_RepositoryPackage.access_token_reader,
 F_RepositoryPackage.sign_in_reader): one prepared Core statement on a pooled connection that
-holds no transaction, read again once if that connection was dead.
+holds no transaction, read again once if that connection was dead or had lost the statement
+it prepared on the server.
 
 `first_row` runs on a SQLAlchemy connection (Database.read_connection), in a worker thread;
 `first_row_async` runs on psycopg 3's async pool (Database.async_read_pool), on the event loop.
@@ -84,6 +85,18 @@ class _ConnectionDiedError(Exception):
     """The pooled connection was dead before the statement could run."""
 
 
+class _PreparedStatementLostError(Exception):
+    """The server no longer had the statement this connection prepared (a pooler that does not
+    follow prepared statements handed the read to another server connection, or someone ran
+    DEALLOCATE), or its cached plan no longer fits (a migration changed a column's type)."""
+
+
+PREPARED_STATEMENT_LOST = (
+    psycopg.errors.InvalidSqlStatementName,  # 26000: prepared statement "_pg3_0" does not exist
+    psycopg.errors.FeatureNotSupported,  # 0A000: cached plan must not change result type
+)
+
+
 async def _read(pool: AsyncReadPool, read: PostgresRead, bound: dict[str, Any]) -> Row | None:
     async with pool.connection() as connection:
         try:
@@ -93,6 +106,8 @@ async def _read(pool: AsyncReadPool, read: PostgresRead, bound: dict[str, Any]) 
             if connection.closed:  # pool.connection() drops it
                 raise _ConnectionDiedError() from error
             raise
+        except PREPARED_STATEMENT_LOST as error:  # pool.connection() drops this one too
+            raise _PreparedStatementLostError() from error
     return read.row(values) if values is not None else None
 
 
@@ -102,16 +117,25 @@ async def first_row_async(
     """The statement's first row, or None; on the event loop.
 
     Like `first_row`, a connection that died in the pool (a server restart) costs one more
-    attempt on a new connection, after every idle one is closed. A database that cannot be
-    reached, or a pool that stays busy, is SERVICE_UNAVAILABLE (503), as on the request pool.
+    attempt on a new connection, after every idle one is closed; so does a statement the
+    server lost or can no longer run as prepared, since the other idle connections prepared
+    it too. A database that cannot be reached, a pool that stays busy, or a statement lost
+    again on a new connection is SERVICE_UNAVAILABLE (503), as on the request pool.
     """
     bound = read.parameters(values)
     try:
         try:
             return await _read(pool, read, bound)
-        except _ConnectionDiedError:
+        except (_ConnectionDiedError, _PreparedStatementLostError):
             pool.close()
         return await _read(pool, read, bound)
+    except _PreparedStatementLostError as error:
+        logger.error(
+            "database unavailable: prepared statement lost twice (%s); behind PgBouncer older "
+            "than 1.21 or without max_prepared_statements, set DB_PREPARED_STATEMENTS=false",
+            type(error.__cause__).__name__,
+        )
+        raise ServiceUnavailableError() from error
     except (psycopg.OperationalError, ReadPoolTimeoutError, _ConnectionDiedError) as error:
         logger.warning("database unavailable: %s", type(error).__name__)
         raise ServiceUnavailableError() from error

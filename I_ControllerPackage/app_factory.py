@@ -103,7 +103,12 @@ def create_app(
     app its own); by default every worker and instance shares DEFAULT_KEY_PREFIX."""
     settings = settings or get_settings()
     configure_logging(settings.LOG_LEVEL)
-    database = Database(settings.database_url, settings.DB_POOL_SIZE, settings.DB_MAX_OVERFLOW)
+    database = Database(
+        settings.database_url,
+        settings.DB_POOL_SIZE,
+        settings.DB_MAX_OVERFLOW,
+        prepare_statements=settings.DB_PREPARED_STATEMENTS,
+    )
     security = build_security_components(settings, clock)
     bootstrap_admin_request(settings)  # invalid BOOTSTRAP_ADMIN_* values stop start-up here
 

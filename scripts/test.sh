@@ -3,17 +3,19 @@
 #   bash scripts/test.sh [pytest arguments]
 # Needs: python3 with venv; PostgreSQL reachable at TEST_DATABASE_URL (default: postgres on
 # 127.0.0.1:5432, database test); root or an existing install for Debian's chromium and
-# chromium-driver (the Swagger UI browser test).
+# chromium-driver (the Swagger UI browser test) and pgbouncer (tests/test_pgbouncer.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
+  || [ ! -x /usr/sbin/pgbouncer ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "installing Debian's chromium and chromium-driver for the browser test" >&2
+    echo "installing Debian's chromium, chromium-driver and pgbouncer for the tests" >&2
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver pgbouncer \
+      >/dev/null
   else
-    echo "chromium/chromedriver missing and cannot be installed here; the browser test will skip (fail under CI=true)" >&2
+    echo "chromium/chromedriver/pgbouncer missing and cannot be installed here; their tests will skip (fail under CI=true)" >&2
   fi
 fi
 

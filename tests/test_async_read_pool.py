@@ -12,7 +12,19 @@ from datetime import UTC, datetime
 
 import psycopg
 import pytest
-from sqlalchemy import Float, bindparam, func, select
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.engine import make_url
 
 from A_DatabasePackage import async_read_pool
@@ -234,15 +246,80 @@ def test_a_statement_with_literal_values_is_refused() -> None:
         PostgresRead(select(User.id).where(User.username == "fixed"))
 
 
-async def test_no_statement_is_prepared_on_the_server(conninfo: str) -> None:
-    """PgBouncer in transaction mode cannot follow named prepared statements (README "Sizing")."""
-    pool = AsyncReadPool(conninfo, size=1)
+async def prepared_on_server(pool: AsyncReadPool) -> int:
+    async with pool.connection() as connection:
+        cursor = await connection.execute(
+            "SELECT count(*) FROM pg_prepared_statements", prepare=False
+        )
+        row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+@pytest.mark.parametrize(("prepare_statements", "prepared"), [(True, 1), (False, 0)])
+async def test_statements_are_prepared_on_the_server_unless_turned_off(
+    conninfo: str, prepare_statements: bool, prepared: int
+) -> None:
+    """Prepared once per connection and reused; DB_PREPARED_STATEMENTS=false prepares none,
+    for PgBouncer older than 1.21 in transaction mode (README "Sizing")."""
+    pool = AsyncReadPool(conninfo, size=1, prepare_statements=prepare_statements)
     try:
         for _ in range(10):
-            await first_row_async(pool, PostgresRead(SLEEPING), {"seconds": 0})
-        async with pool.connection() as connection:
-            cursor = await connection.execute("SELECT count(*) FROM pg_prepared_statements")
-            prepared = await cursor.fetchone()
-        assert prepared == (0,)
+            assert await first_row_async(pool, PostgresRead(SLEEPING), {"seconds": 0}) == ("",)
+        assert await prepared_on_server(pool) == prepared
     finally:
         pool.close()
+
+
+async def test_a_statement_the_server_lost_is_read_again_on_a_new_connection(
+    conninfo: str,
+) -> None:
+    """What a pooler that does not follow prepared statements, or a DEALLOCATE, does to a
+    connection: psycopg still believes the statement prepared, the server no longer has it."""
+    pool = AsyncReadPool(conninfo, size=2)
+    read = PostgresRead(SLEEPING)
+    try:
+        await first_row_async(pool, read, {"seconds": 0})
+        async with pool.connection() as connection:
+            forgetful_pid = connection.info.backend_pid
+            connection.pgconn.exec_(b"DEALLOCATE ALL")  # behind psycopg's back
+        assert await first_row_async(pool, read, {"seconds": 0}) == ("",)
+        assert pool.idle_count == 1
+        assert await backend_pid(pool) != forgetful_pid
+    finally:
+        pool.close()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_a_column_type_changed_by_a_migration_costs_one_read_again(
+    database: Database,
+) -> None:
+    """PostgreSQL refuses a prepared plan whose result type changed ("cached plan must not
+    change result type"); every idle connection prepared it, so the read goes to a new one."""
+    probe = Table(
+        "prepared_plan_probe",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("name", String(20)),
+    )
+    probe.create(database.engine)
+    try:
+        with database.engine.begin() as connection:
+            connection.execute(insert(probe).values(id=1, name="before"))
+        read = PostgresRead(select(probe.c.name).where(probe.c.id == bindparam("id")))
+        pool = AsyncReadPool(conninfo_from_url(database.url), size=2)
+        try:
+            async with pool.connection(), pool.connection():
+                pass  # two idle connections
+            for _ in range(2):
+                assert await first_row_async(pool, read, {"id": 1}) == ("before",)
+            with database.engine.begin() as connection:
+                connection.execute(
+                    text("ALTER TABLE prepared_plan_probe ALTER COLUMN name TYPE text")
+                )
+            assert await first_row_async(pool, read, {"id": 1}) == ("before",)
+            assert pool.idle_count == 1  # the other stale connection was closed too
+        finally:
+            pool.close()
+    finally:
+        probe.drop(database.engine)

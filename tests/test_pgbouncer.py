@@ -1,0 +1,135 @@
+"""The service behind a real PgBouncer in transaction mode that does not follow prepared
+statements (Debian's 1.18; they are followed from 1.21 on, with max_prepared_statements).
+
+DB_PREPARED_STATEMENTS=false is what README "Sizing" tells the operator of such a PgBouncer to
+set: then every route works through it. Left on, the token check's statement is lost between
+its preparation and its use; that is a 503 naming the setting in the log, never a 500.
+PgBouncer here runs DISCARD ALL after every transaction, so the loss happens on every check
+rather than only when two requests happen to share a server connection.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
+
+from I_ControllerPackage.app_factory import create_app
+from tests.support import FakeClock, bearer, in_ci, login, make_settings, register
+
+PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"pgbouncer exited:\n{log.read_text(errors='replace')}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"pgbouncer did not listen:\n{log.read_text(errors='replace')}")
+
+
+@pytest.fixture(scope="module")
+def pgbouncer_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """A private PgBouncer in transaction mode in front of the test PostgreSQL server."""
+    if not Path(PGBOUNCER).exists():
+        message = "pgbouncer is not installed (Debian package pgbouncer; scripts/test.sh)"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    server = make_url(os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432"))
+    work = tmp_path_factory.mktemp("pgbouncer")
+    work.chmod(0o777)  # PgBouncer refuses to run as root; it switches to the postgres user
+    port = _free_port()
+    log = work / "pgbouncer.log"
+    config = work / "pgbouncer.ini"
+    config.write_text(
+        "[databases]\n"
+        f"* = host={server.host or '127.0.0.1'} port={server.port or 5432} "
+        f"user={server.username or 'postgres'}\n"
+        "[pgbouncer]\n"
+        "listen_addr = 127.0.0.1\n"
+        f"listen_port = {port}\n"
+        "unix_socket_dir =\n"
+        "auth_type = any\n"
+        "pool_mode = transaction\n"
+        "server_reset_query = DISCARD ALL\n"
+        "server_reset_query_always = 1\n"
+        "ignore_startup_parameters = extra_float_digits,options\n"
+    )
+    config.chmod(0o644)
+    command = [PGBOUNCER, str(config)]
+    if os.geteuid() == 0:
+        command[1:1] = ["-u", "postgres"]
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        _wait_for_port(port, process, log)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _through_pgbouncer(database_url: str, port: int) -> str:
+    url = make_url(database_url).set(host="127.0.0.1", port=port, username="postgres")
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_with_prepared_statements_off_every_route_works_through_pgbouncer(
+    database_url: str, pgbouncer_port: int, clock: FakeClock
+) -> None:
+    settings = make_settings(
+        _through_pgbouncer(database_url, pgbouncer_port),
+        AUTO_MIGRATE=False,
+        DB_PREPARED_STATEMENTS=False,
+    )
+    with TestClient(create_app(settings, clock=clock)) as client:
+        register(client)
+        token = login(client)
+        for _ in range(10):  # more than psycopg's default preparation threshold
+            me = client.get("/users/me", headers=bearer(token))
+            assert me.status_code == 200, me.text
+            assert me.json()["username"] == "alice"
+        assert client.post("/logout", headers=bearer(token)).status_code == 204
+        assert client.get("/users/me", headers=bearer(token)).status_code == 401
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_prepared_statements_through_an_old_pgbouncer_are_a_503_naming_the_setting(
+    database_url: str,
+    pgbouncer_port: int,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = make_settings(_through_pgbouncer(database_url, pgbouncer_port), AUTO_MIGRATE=False)
+    assert settings.DB_PREPARED_STATEMENTS  # the default
+    with TestClient(create_app(settings, clock=clock)) as client:
+        register(client)
+        token = login(client)
+        with caplog.at_level(logging.ERROR, logger="auth_service.errors"):
+            me = client.get("/users/me", headers=bearer(token))
+        assert me.status_code == 503
+        assert me.json()["code"] == "SERVICE_UNAVAILABLE"
+        assert any("DB_PREPARED_STATEMENTS=false" in record.message for record in caplog.records)
