@@ -6,9 +6,9 @@ never reused, a new event loop a fresh start, and the column types' conversions 
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from datetime import UTC, datetime
+from typing import LiteralString
 
 import psycopg
 import pytest
@@ -38,6 +38,7 @@ from B_EntityPackage.login_entity_master import User
 from D_CustomExceptionPackage.errors import ServiceUnavailableError
 from F_RepositoryPackage.access_token_reader import ACCOUNT_BY_ID_READ
 from F_RepositoryPackage.read_side import PostgresRead, first_row_async
+from tests.live_server import free_port
 from tests.test_repository import NOW, make_user, seed
 
 pytestmark = pytest.mark.anyio
@@ -51,20 +52,22 @@ def conninfo(postgres_url: str) -> str:
 SLEEPING = select(func.pg_sleep(bindparam("seconds", type_=Float)))
 
 
-def refused_port() -> int:
-    """A loopback port nothing listens on."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+async def one_integer(pool: AsyncReadPool, sql: LiteralString) -> int:
+    """The integer `sql` answers on one of the pool's connections; never prepared, so the
+    test's own queries do not count in pg_prepared_statements."""
+    async with pool.connection() as connection:
+        cursor = await connection.execute(sql, prepare=False)
+        row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 async def backend_pid(pool: AsyncReadPool) -> int:
-    async with pool.connection() as connection:
-        cursor = await connection.execute("SELECT pg_backend_pid()")
-        row = await cursor.fetchone()
-        assert row is not None
-        return int(row[0])
+    return await one_integer(pool, "SELECT pg_backend_pid()")
+
+
+async def prepared_on_server(pool: AsyncReadPool) -> int:
+    return await one_integer(pool, "SELECT count(*) FROM pg_prepared_statements")
 
 
 def test_the_connection_string_keeps_the_urls_settings() -> None:
@@ -137,7 +140,9 @@ async def test_a_waiting_request_gets_the_connection_given_back(conninfo: str) -
 
 async def test_a_refused_server_is_an_error_at_once(conninfo: str) -> None:
     unreachable = psycopg.conninfo.make_conninfo(
-        conninfo, host="127.0.0.1", port=str(refused_port())
+        conninfo,
+        host="127.0.0.1",
+        port=str(free_port()),  # nothing listens there
     )
     pool = AsyncReadPool(unreachable, size=2, wait_seconds=10)
     started = time.monotonic()
@@ -244,16 +249,6 @@ async def test_reads_convert_as_sqlalchemy_would(database: Database) -> None:
 def test_a_statement_with_literal_values_is_refused() -> None:
     with pytest.raises(ValueError, match="by name"):
         PostgresRead(select(User.id).where(User.username == "fixed"))
-
-
-async def prepared_on_server(pool: AsyncReadPool) -> int:
-    async with pool.connection() as connection:
-        cursor = await connection.execute(
-            "SELECT count(*) FROM pg_prepared_statements", prepare=False
-        )
-        row = await cursor.fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 @pytest.mark.parametrize(("prepare_statements", "prepared"), [(True, 1), (False, 0)])

@@ -24,16 +24,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
 from I_ControllerPackage.app_factory import create_app
+from tests.live_server import free_port
 from tests.support import FakeClock, bearer, in_ci, login, make_settings, register
 
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -50,17 +44,17 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> No
 
 
 @pytest.fixture(scope="module")
-def pgbouncer_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+def pgbouncer_port(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iterator[int]:
     """A private PgBouncer in transaction mode in front of the test PostgreSQL server."""
     if not Path(PGBOUNCER).exists():
         message = "pgbouncer is not installed (Debian package pgbouncer; scripts/test.sh)"
         if in_ci():
             pytest.fail(message)
         pytest.skip(message)
-    server = make_url(os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432"))
+    server = make_url(postgres_url)
     work = tmp_path_factory.mktemp("pgbouncer")
     work.chmod(0o777)  # PgBouncer refuses to run as root; it switches to the postgres user
-    port = _free_port()
+    port = free_port()
     log = work / "pgbouncer.log"
     config = work / "pgbouncer.ini"
     config.write_text(
@@ -92,7 +86,7 @@ def pgbouncer_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 
 
 def _through_pgbouncer(database_url: str, port: int) -> str:
-    url = make_url(database_url).set(host="127.0.0.1", port=port, username="postgres")
+    url = make_url(database_url).set(host="127.0.0.1", port=port)
     return url.render_as_string(hide_password=False)
 
 
