@@ -6,7 +6,7 @@ import abc
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, insert, select
 from sqlalchemy.orm import Session
 
 from B_EntityPackage.audit_entities import AuditEvent
@@ -15,7 +15,8 @@ from C_SchemaPackage.audit_schemas import AuditQuery
 
 class AuditRepository(abc.ABC):
     @abc.abstractmethod
-    def add(self, event: AuditEvent) -> None: ...
+    def add(self, event: AuditEvent) -> None:
+        """Write the row in the transaction; it commits or rolls back with the rest."""
 
     @abc.abstractmethod
     def page(self, where: AuditQuery, offset: int, limit: int) -> Sequence[AuditEvent]: ...
@@ -24,13 +25,27 @@ class AuditRepository(abc.ABC):
     def count(self, where: AuditQuery) -> int: ...
 
 
+_INSERT_EVENT = insert(AuditEvent)
+
+
 class SqlAlchemyAuditRepository(AuditRepository):
     def __init__(self, session: Session) -> None:
         self.session = session
 
     def add(self, event: AuditEvent) -> None:
-        """Staged: written by the unit of work's commit (nothing needs its id before)."""
-        self.session.add(event)
+        """A Core INSERT on the unit of work's connection, not an ORM flush: one is written
+        with every sign-in (see SqlAlchemySessionRepository)."""
+        values = {
+            "occurred_at": event.occurred_at,
+            "event_type": event.event_type,
+            "outcome": event.outcome,
+            "user_id": event.user_id,
+            "actor_id": event.actor_id,
+            "ip": event.ip,
+            "user_agent": event.user_agent,
+            "detail": event.detail,
+        }
+        self.session.connection().execute(_INSERT_EVENT, values)
 
     @staticmethod
     def _conditions(where: AuditQuery) -> list[ColumnElement[Any]]:

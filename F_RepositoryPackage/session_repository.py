@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select, text, update
+from sqlalchemy import CursorResult, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from B_EntityPackage.session_entities import (
@@ -23,7 +23,9 @@ PRUNE_LOCK_KEY = 7_240_113_002
 
 class SessionRepository(abc.ABC):
     @abc.abstractmethod
-    def add(self, auth_session: AuthSession) -> AuthSession: ...
+    def add(self, auth_session: AuthSession) -> int:
+        """Write a new session in the transaction and return its id. The entity is only the
+        values to write: it is not tracked, so a later change to it is not saved."""
 
     @abc.abstractmethod
     def get(self, session_id: int) -> AuthSession | None: ...
@@ -32,7 +34,8 @@ class SessionRepository(abc.ABC):
     def active_of_user(self, user_id: int, now: datetime) -> Sequence[AuthSession]: ...
 
     @abc.abstractmethod
-    def add_refresh_token(self, token: RefreshToken) -> None: ...
+    def add_refresh_token(self, token: RefreshToken) -> None:
+        """Write a new refresh token in the transaction (the entity is not tracked)."""
 
     @abc.abstractmethod
     def find_refresh_token(self, token_hash: str) -> RefreshToken | None: ...
@@ -59,14 +62,31 @@ class SessionRepository(abc.ABC):
         pruning (it is skipped rather than waited for)."""
 
 
+_INSERT_SESSION = insert(AuthSession).returning(AuthSession.id)
+_INSERT_REFRESH_TOKEN = insert(RefreshToken)
+_INSERT_ACCESS_TOKEN = insert(SessionAccessToken)
+
+
 class SqlAlchemySessionRepository(SessionRepository):
+    """The rows a sign-in writes (session, refresh token, access-token record) go in with Core
+    INSERTs on the unit of work's connection, not through the ORM's flush: a sign-in then costs
+    about 1.3 ms less CPU (README "Performance"). Everything else uses the ORM."""
+
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add(self, auth_session: AuthSession) -> AuthSession:
-        self.session.add(auth_session)
-        self.session.flush()
-        return auth_session
+    def add(self, auth_session: AuthSession) -> int:
+        values = {
+            "user_id": auth_session.user_id,
+            "created_at": auth_session.created_at,
+            "last_used_at": auth_session.last_used_at,
+            "expires_at": auth_session.expires_at,
+            "user_agent": auth_session.user_agent,
+            "ip": auth_session.ip,
+            "ended_at": auth_session.ended_at,
+        }
+        session_id: int = self.session.connection().execute(_INSERT_SESSION, values).scalar_one()
+        return session_id
 
     def get(self, session_id: int) -> AuthSession | None:
         return self.session.get(AuthSession, session_id)
@@ -84,8 +104,14 @@ class SqlAlchemySessionRepository(SessionRepository):
         return self.session.scalars(statement).all()
 
     def add_refresh_token(self, token: RefreshToken) -> None:
-        """Staged: written by the next flush or the commit, with the rows staged beside it."""
-        self.session.add(token)
+        values = {
+            "session_id": token.session_id,
+            "token_hash": token.token_hash,
+            "created_at": token.created_at,
+            "expires_at": token.expires_at,
+            "spent_at": token.spent_at,
+        }
+        self.session.connection().execute(_INSERT_REFRESH_TOKEN, values)
 
     def find_refresh_token(self, token_hash: str) -> RefreshToken | None:
         statement = select(RefreshToken).where(RefreshToken.token_hash == token_hash)
@@ -106,7 +132,8 @@ class SqlAlchemySessionRepository(SessionRepository):
         return result.rowcount == 1
 
     def record_access_token(self, session_id: int, jti: str, expires_at: datetime) -> None:
-        self.session.add(SessionAccessToken(jti=jti, session_id=session_id, expires_at=expires_at))
+        values = {"jti": jti, "session_id": session_id, "expires_at": expires_at}
+        self.session.connection().execute(_INSERT_ACCESS_TOKEN, values)
 
     def end(self, auth_session: AuthSession, now: datetime) -> list[DeniedToken]:
         return self._end([auth_session], now)

@@ -81,7 +81,7 @@ class SessionService(SessionServiceInterface):
         with self.uow:
             if self.prune_schedule.claim(now):
                 self.uow.sessions.prune_expired(now)
-            auth_session = self.uow.sessions.add(
+            session_id = self.uow.sessions.add(
                 AuthSession(
                     user_id=user.id,
                     created_at=now,
@@ -91,28 +91,26 @@ class SessionService(SessionServiceInterface):
                     ip=_clip(client.ip, IP_MAX_LENGTH),
                 )
             )
-            pair = self._issue_pair(auth_session, user.id, user.role, token_version, now)
+            pair = self._issue_pair(session_id, user.id, user.role, token_version, now)
             self.audit.add(self.uow, AuditEventType.LOGIN, user.id)
             self.uow.commit()
             return pair
 
     def _issue_pair(
-        self, auth_session: AuthSession, user_id: int, role: str, token_version: int, now: datetime
+        self, session_id: int, user_id: int, role: str, token_version: int, now: datetime
     ) -> TokenOut:
+        """A new refresh token and access token of the session, valid from `now`."""
         refresh_token = secrets.token_urlsafe(REFRESH_TOKEN_BYTES)
-        expires_at = now + self.refresh_lifetime
-        auth_session.expires_at = expires_at
-        auth_session.last_used_at = now
         self.uow.sessions.add_refresh_token(
             RefreshToken(
-                session_id=auth_session.id,
+                session_id=session_id,
                 token_hash=hash_refresh_token(refresh_token),
                 created_at=now,
-                expires_at=expires_at,
+                expires_at=now + self.refresh_lifetime,
             )
         )
-        access = self.tokens.issue_access_token(user_id, role, token_version, auth_session.id)
-        self.uow.sessions.record_access_token(auth_session.id, access.jti, access.expires_at)
+        access = self.tokens.issue_access_token(user_id, role, token_version, session_id)
+        self.uow.sessions.record_access_token(session_id, access.jti, access.expires_at)
         return TokenOut(
             access_token=access.token,
             expires_in=access.expires_in,
@@ -137,7 +135,9 @@ class SessionService(SessionServiceInterface):
                 or not user.is_active
             ):
                 raise InvalidRefreshTokenError()
-            pair = self._issue_pair(auth_session, user.id, user.role, user.token_version, now)
+            auth_session.expires_at = now + self.refresh_lifetime
+            auth_session.last_used_at = now
+            pair = self._issue_pair(auth_session.id, user.id, user.role, user.token_version, now)
             self.uow.commit()
             return pair
 

@@ -1,7 +1,8 @@
 """The composition root: which implementation serves each interface.
 
-Controllers depend on the providers below through `Depends`; a test swaps any part with
-`app.dependency_overrides[provider] = ...`.
+Controllers depend on the providers below through `Depends`; a test swaps a service, the
+request's database session or the client details with `app.dependency_overrides[provider]`,
+and the parts built once per application (hasher, tokens, throttle, readers) on `app.state`.
 
 The providers are `async def` because they only assemble objects: FastAPI runs a plain `def`
 dependency in a worker thread, and a thread hop per provider was most of the cost of a cheap
@@ -131,33 +132,15 @@ def build_login_throttle(
     return memory_login_throttle(limits, clock, name_key_secret)
 
 
-async def get_security(request: Request) -> SecurityComponents:
+def _security(request: Request) -> SecurityComponents:
     components: SecurityComponents = request.app.state.security
     return components
 
 
-async def get_unit_of_work(session: Annotated[Session, Depends(get_db)]) -> AbstractUnitOfWork:
-    return SqlAlchemyUnitOfWork(session=session)
-
-
-async def get_token_denylist(
-    request: Request,
-    session: Annotated[Session, Depends(get_db)],
-    security: Annotated[SecurityComponents, Depends(get_security)],
-) -> TokenDenylist:
-    """Redis when REDIS_URL is set (shared by every worker and instance), else the database."""
-    redis_client = request.app.state.redis
-    if redis_client is not None:
-        return RedisTokenDenylist(redis_client, security.clock)
-    return SqlAlchemyTokenDenylist(session, security.clock)
-
-
-async def get_client_info(
-    request: Request, security: Annotated[SecurityComponents, Depends(get_security)]
-) -> ClientInfo:
+async def get_client_info(request: Request) -> ClientInfo:
     """The client's address (X-Forwarded-For believed only from TRUSTED_PROXIES) and agent."""
     return ClientInfo(
-        ip=security.trusted_proxies.client_address(
+        ip=_security(request).trusted_proxies.client_address(
             request.client.host if request.client else None,
             request.headers.getlist("x-forwarded-for"),
         ),
@@ -165,33 +148,46 @@ async def get_client_info(
     )
 
 
-async def get_login_throttle(request: Request) -> LoginThrottle:
-    throttle: LoginThrottle = request.app.state.throttle
-    return throttle
+SessionDep = Annotated[Session, Depends(get_db)]
+ClientInfoDep = Annotated[ClientInfo, Depends(get_client_info)]
 
 
-async def get_audit_recorder(
-    security: Annotated[SecurityComponents, Depends(get_security)],
-    client: Annotated[ClientInfo, Depends(get_client_info)],
-) -> AuditRecorder:
-    return AuditRecorder(security.clock, client)
+# A provider per service, not per part: FastAPI resolves every provider of a route anew for
+# each request, and a sign-in that resolved 27 (unit of work, denylist, recorder, throttle...)
+# spent about a third of its event-loop time on it (README "Performance"). The parts built
+# once per application live on app.state; the functions below put a request's service
+# together from them, the unit of work shared by every service of the request.
 
 
-async def get_session_service(
-    uow: Annotated[AbstractUnitOfWork, Depends(get_unit_of_work)],
-    security: Annotated[SecurityComponents, Depends(get_security)],
-    denylist: Annotated[TokenDenylist, Depends(get_token_denylist)],
-    audit: Annotated[AuditRecorder, Depends(get_audit_recorder)],
+def token_denylist(request: Request, session: Session) -> TokenDenylist:
+    """Redis when REDIS_URL is set (shared by every worker and instance), else the database."""
+    redis_client = request.app.state.redis
+    clock = _security(request).clock
+    if redis_client is not None:
+        return RedisTokenDenylist(redis_client, clock)
+    return SqlAlchemyTokenDenylist(session, clock)
+
+
+def session_service(
+    request: Request, session: Session, uow: AbstractUnitOfWork, audit: AuditRecorder
 ) -> SessionServiceInterface:
+    security = _security(request)
     return SessionService(
         uow,
         security.tokens,
-        denylist,
+        token_denylist(request, session),
         security.clock,
         security.refresh_lifetime,
         audit=audit,
         prune_schedule=security.prune_schedule,
     )
+
+
+async def get_session_service(
+    request: Request, session: SessionDep, client: ClientInfoDep
+) -> SessionServiceInterface:
+    audit = AuditRecorder(_security(request).clock, client)
+    return session_service(request, session, SqlAlchemyUnitOfWork(session=session), audit)
 
 
 def build_sign_in_reader(database: Database) -> SignInReader:
@@ -200,26 +196,20 @@ def build_sign_in_reader(database: Database) -> SignInReader:
     return SqlAlchemySignInReader(database.read_connection)
 
 
-async def get_sign_in_reader(request: Request) -> SignInReader:
-    reader: SignInReader = request.app.state.sign_in_reader
-    return reader
-
-
 async def get_auth_service(
-    uow: Annotated[AbstractUnitOfWork, Depends(get_unit_of_work)],
-    sign_in_reader: Annotated[SignInReader, Depends(get_sign_in_reader)],
-    security: Annotated[SecurityComponents, Depends(get_security)],
-    sessions: Annotated[SessionServiceInterface, Depends(get_session_service)],
-    throttle: Annotated[LoginThrottle, Depends(get_login_throttle)],
-    audit: Annotated[AuditRecorder, Depends(get_audit_recorder)],
-    client: Annotated[ClientInfo, Depends(get_client_info)],
+    request: Request, session: SessionDep, client: ClientInfoDep
 ) -> AuthServiceInterface:
+    security = _security(request)
+    uow = SqlAlchemyUnitOfWork(session=session)
+    audit = AuditRecorder(security.clock, client)
+    throttle: LoginThrottle = request.app.state.throttle
+    sign_in_reader: SignInReader = request.app.state.sign_in_reader
     return AuthService(
         uow,
         sign_in_reader,
         security.hasher,
         security.policy,
-        sessions,
+        session_service(request, session, uow, audit),
         security.clock,
         throttle=throttle,
         audit=audit,
@@ -262,26 +252,30 @@ get_current_admin = admin_dependency(get_current_user)
 
 
 async def get_user_admin_service(
-    uow: Annotated[AbstractUnitOfWork, Depends(get_unit_of_work)],
-    security: Annotated[SecurityComponents, Depends(get_security)],
+    request: Request,
+    session: SessionDep,
     actor: Annotated[UserOut, Depends(get_current_user)],
-    client: Annotated[ClientInfo, Depends(get_client_info)],
+    client: ClientInfoDep,
 ) -> UserAdminServiceInterface:
     """Every admin route is signed in; the caller is recorded as the actor of its changes."""
+    security = _security(request)
     audit = AuditRecorder(security.clock, client, actor_id=actor.id)
-    return UserAdminService(uow, security.hasher, security.policy, security.clock, audit=audit)
+    return UserAdminService(
+        SqlAlchemyUnitOfWork(session=session),
+        security.hasher,
+        security.policy,
+        security.clock,
+        audit=audit,
+    )
 
 
-async def get_audit_service(
-    uow: Annotated[AbstractUnitOfWork, Depends(get_unit_of_work)],
-) -> AuditServiceInterface:
-    return AuditService(uow)
+async def get_audit_service(session: SessionDep) -> AuditServiceInterface:
+    return AuditService(SqlAlchemyUnitOfWork(session=session))
 
 
 CurrentAccessDep = Annotated[CurrentAccess, Depends(get_current_access)]
 CurrentUser = Annotated[UserOut, Depends(get_current_user)]
 CurrentAdmin = Annotated[UserOut, Depends(get_current_admin)]
-ClientInfoDep = Annotated[ClientInfo, Depends(get_client_info)]
 AuthServiceDep = Annotated[AuthServiceInterface, Depends(get_auth_service)]
 SessionServiceDep = Annotated[SessionServiceInterface, Depends(get_session_service)]
 UserAdminServiceDep = Annotated[UserAdminServiceInterface, Depends(get_user_admin_service)]

@@ -1,6 +1,6 @@
 """In-memory sign-in sessions and ended-token list, for service tests (see tests/fakes.py).
 
-FakeSessionRepository follows SqlAlchemySessionRepository's contract: ids are assigned on `add`,
+FakeSessionRepository follows SqlAlchemySessionRepository's contract: `add` returns the new id,
 refresh-token hashes are unique, rows must point at an existing user and session (foreign keys),
 `spend_refresh_token` is a conditional update (unspent and unexpired, true at most once per
 token), `end` returns only the access tokens that have not yet expired, `prune_expired` deletes
@@ -84,13 +84,15 @@ class FakeSessionRepository(SessionRepository):
 
     # --- SessionRepository ------------------------------------------------------------------
 
-    def add(self, auth_session: AuthSession) -> AuthSession:
+    def add(self, auth_session: AuthSession) -> int:
+        """Like the real one, keeps a copy: a later change to `auth_session` is not saved."""
         if self.users.get(auth_session.user_id) is None:
             raise LookupError(f"foreign key: no user {auth_session.user_id}")
-        auth_session.id = self._next_session_id
+        stored = AuthSession(**_row(auth_session, SESSION_COLUMNS))
+        stored.id = self._next_session_id
         self._next_session_id += 1
-        self._view().sessions[auth_session.id] = auth_session
-        return auth_session
+        self._view().sessions[stored.id] = stored
+        return stored.id
 
     def get(self, session_id: int) -> AuthSession | None:
         return self._view().sessions.get(session_id)
@@ -108,9 +110,10 @@ class FakeSessionRepository(SessionRepository):
         self._require_session(token.session_id)
         if self.find_refresh_token(token.token_hash) is not None:
             raise ValueError("unique constraint: refresh_tokens.token_hash")
-        token.id = self._next_token_id
+        stored = RefreshToken(**_row(token, REFRESH_TOKEN_COLUMNS))
+        stored.id = self._next_token_id
         self._next_token_id += 1
-        self._view().refresh_tokens[token.id] = token
+        self._view().refresh_tokens[stored.id] = stored
 
     def find_refresh_token(self, token_hash: str) -> RefreshToken | None:
         for token in self._view().refresh_tokens.values():

@@ -69,7 +69,7 @@ def add_session(
         user_agent="agent",
         ip="192.0.2.1",
     )
-    return repository.add(auth_session).id
+    return repository.add(auth_session)
 
 
 def add_refresh_token(
@@ -110,6 +110,47 @@ def test_add_and_get_round_trip(database: Database) -> None:
         assert (loaded.expires_at, loaded.ended_at) == (LATER, None)
         assert loaded.expires_at.tzinfo is not None
         assert SqlAlchemySessionRepository(session).get(session_id + 1000) is None
+
+
+def test_the_rows_of_a_sign_in_are_written_at_once_and_roll_back_together(
+    database: Database,
+) -> None:
+    """add, add_refresh_token and record_access_token write in the transaction (no flush
+    needed); the entity given to add is not tracked, and a rollback takes all of it back."""
+    with database.session() as session:
+        user_id = add_user(session, "alice")
+        session.commit()
+    with database.session() as session:
+        repository = SqlAlchemySessionRepository(session)
+        auth_session = AuthSession(
+            user_id=user_id, created_at=NOW, last_used_at=NOW, expires_at=LATER
+        )
+        session_id = repository.add(auth_session)
+        add_refresh_token(repository, session_id, "g" * 64)
+        repository.record_access_token(session_id, "jti-1", LATER)
+        assert auth_session not in session
+        auth_session.ip = "198.51.100.7"  # not saved: the entity only carried the values
+        counted = [
+            session.scalar(select(func.count()).select_from(entity))
+            for entity in (AuthSession, RefreshToken, SessionAccessToken)
+        ]
+        assert counted == [1, 1, 1]
+        session.commit()
+    with database.session() as session:
+        stored = SqlAlchemySessionRepository(session).get(session_id)
+        assert stored is not None
+        assert (stored.user_id, stored.ip, stored.expires_at) == (user_id, None, LATER)
+    with database.session() as session:
+        repository = SqlAlchemySessionRepository(session)
+        second = repository.add(
+            AuthSession(user_id=user_id, created_at=NOW, last_used_at=NOW, expires_at=LATER)
+        )
+        assert second > session_id
+        add_refresh_token(repository, second, "h" * 64)
+        repository.record_access_token(second, "jti-2", LATER)
+        session.rollback()
+    assert (count(database, AuthSession), count(database, RefreshToken)) == (1, 1)
+    assert count(database, SessionAccessToken) == 1
 
 
 def test_a_session_needs_an_existing_user(database: Database) -> None:
@@ -174,10 +215,8 @@ def test_refresh_token_hashes_are_unique(database: Database) -> None:
         repository = SqlAlchemySessionRepository(session)
         session_id = add_session(repository, add_user(session, "alice"))
         add_refresh_token(repository, session_id, "f" * 64)
-        session.flush()
-        add_refresh_token(repository, session_id, "f" * 64)  # staged; the flush writes it
         with pytest.raises(IntegrityError):
-            session.flush()
+            add_refresh_token(repository, session_id, "f" * 64)
 
 
 def test_end_returns_only_unexpired_access_tokens(database: Database) -> None:
