@@ -2,10 +2,10 @@
 
 A recorder is built per request (I_ControllerPackage.dependencies) with the caller's address
 and user agent and, for admin actions, the acting admin; the services pass only what
-happened. `add` stages the row in the caller's unit of work, so a successful action and its
-audit row commit together. `commit_alone` is for failures, which roll their work back: it
-discards whatever the unit of work holds, then commits the row on its own, before the
-service raises.
+happened. `add` writes the row in the caller's unit of work, so a successful action and its
+audit row commit (or roll back) together. `commit_alone` is for failures, which roll their
+work back: it discards whatever the unit of work holds, then commits the row on its own,
+before the service raises.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class AuditRecorder:
         outcome: AuditOutcome = AuditOutcome.SUCCESS,
         detail: str | None = None,
     ) -> None:
-        """Stage the row in the unit of work in progress; the caller commits."""
+        """Write the row in the unit of work in progress; the caller commits."""
         uow.audit.add(self.event(event_type, outcome, user_id, detail))
 
     def commit_alone(
