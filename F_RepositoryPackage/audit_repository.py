@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from B_EntityPackage.audit_entities import AuditEvent
 from C_SchemaPackage.audit_schemas import AuditQuery
+from F_RepositoryPackage.core_insert import insert_new
 
 
 class AuditRepository(abc.ABC):
@@ -33,19 +34,8 @@ class SqlAlchemyAuditRepository(AuditRepository):
         self.session = session
 
     def add(self, event: AuditEvent) -> None:
-        """A Core INSERT on the unit of work's connection, not an ORM flush: one is written
-        with every sign-in (see SqlAlchemySessionRepository)."""
-        values = {
-            "occurred_at": event.occurred_at,
-            "event_type": event.event_type,
-            "outcome": event.outcome,
-            "user_id": event.user_id,
-            "actor_id": event.actor_id,
-            "ip": event.ip,
-            "user_agent": event.user_agent,
-            "detail": event.detail,
-        }
-        self.session.connection().execute(_INSERT_EVENT, values)
+        """A Core INSERT (F_RepositoryPackage.core_insert): one is written with every sign-in."""
+        insert_new(self.session, _INSERT_EVENT, event)
 
     @staticmethod
     def _conditions(where: AuditQuery) -> list[ColumnElement[Any]]:
