@@ -1,4 +1,4 @@
-"""Data access for users. The repository flushes but never commits and never speaks HTTP:
+"""Data access for users. The repository writes but never commits and never speaks HTTP:
 uniqueness violations become the domain errors USERNAME_TAKEN / EMAIL_TAKEN.
 """
 
@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,7 @@ from B_EntityPackage.login_entity_master import (
     User,
 )
 from D_CustomExceptionPackage.errors import EmailTakenError, UsernameTakenError
+from F_RepositoryPackage.core_insert import insert_new
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,9 @@ ACCOUNT_VIEW_COLUMNS = tuple(getattr(User, view_field.name) for view_field in fi
 class UserRepository(abc.ABC):
     @abc.abstractmethod
     def add(self, user: User) -> User:
-        """Stage a new user and assign its id; raises USERNAME_TAKEN / EMAIL_TAKEN."""
+        """Write a new user in the transaction and return it with its id and every default
+        the database applied; raises USERNAME_TAKEN / EMAIL_TAKEN. The entity is not tracked:
+        a later change to it is not saved (load it with `get` to change it)."""
 
     @abc.abstractmethod
     def save(self, user: User) -> None:
@@ -97,14 +100,23 @@ def translated_unique_violations(session: Session) -> Iterator[None]:
         raise domain_error from None
 
 
+_USER_COLUMNS = tuple(User.__table__.columns)
+_INSERT_USER = insert(User).returning(*_USER_COLUMNS)
+
+
 class SqlAlchemyUserRepository(UserRepository):
+    """A new account goes in with a Core INSERT (F_RepositoryPackage.core_insert), as the rows
+    of a sign-in do: /register then costs about 0.25 ms less CPU (README "Performance"). Every
+    other change is flushed from the loaded entity."""
+
     def __init__(self, session: Session) -> None:
         self.session = session
 
     def add(self, user: User) -> User:
-        self.session.add(user)
         with translated_unique_violations(self.session):
-            self.session.flush()
+            stored = insert_new(self.session, _INSERT_USER, user).one()
+        for column, value in zip(_USER_COLUMNS, stored, strict=True):
+            setattr(user, column.key, value)
         return user
 
     def save(self, user: User) -> None:

@@ -71,6 +71,51 @@ def test_add_assigns_an_id_and_stores_the_fields(database: Database) -> None:
         assert loaded.created_at.tzinfo is not None
 
 
+def test_add_writes_at_once_and_does_not_track_the_entity(database: Database) -> None:
+    """The new row is in the transaction without a flush; the entity only carried its values,
+    so a later change to it is not saved, and a rollback takes the row back."""
+    with database.session() as session:
+        repository = SqlAlchemyUserRepository(session)
+        user = repository.add(make_user("alice"))
+        assert user not in session
+        assert not session.new
+        assert session.scalar(select(User.username).where(User.id == user.id)) == "alice"
+        user.full_name = "Not Saved"
+        session.commit()
+    with database.session() as session:
+        loaded = SqlAlchemyUserRepository(session).get(user.id)
+        assert loaded is not None
+        assert loaded.full_name is None
+    with database.session() as session:
+        SqlAlchemyUserRepository(session).add(make_user("bob"))
+        session.rollback()
+    assert stored_usernames(database) == ["alice"]
+
+
+def test_add_fills_in_the_defaults_of_unset_fields(database: Database) -> None:
+    """As the ORM's flush did: the returned entity carries what the database stored."""
+    with database.session() as session:
+        user = SqlAlchemyUserRepository(session).add(
+            User(username="carol", email="carol@example.com", hashed_password="x")
+        )
+        session.commit()
+    assert (user.role, user.is_active, user.token_version, user.full_name) == (
+        "user",
+        True,
+        0,
+        None,
+    )
+    assert user.created_at.tzinfo is not None
+    with database.session() as session:
+        loaded = SqlAlchemyUserRepository(session).get(user.id)
+        assert loaded is not None
+        assert (loaded.role, loaded.is_active, loaded.created_at) == (
+            "user",
+            True,
+            user.created_at,
+        )
+
+
 def test_ids_increase(database: Database) -> None:
     first, second = seed(database, make_user("first"), make_user("second"))
     assert second > first
@@ -177,7 +222,9 @@ def test_repository_never_commits(database: Database) -> None:
     session = database.session()
     repository = SqlAlchemyUserRepository(session)
     user = repository.add(make_user("alice"))
-    assert repository.get(user.id) is user
+    loaded = repository.get(user.id)
+    assert loaded is not None
+    assert loaded.username == "alice"
     assert repository.count() == 1
     session.close()
     with database.session() as fresh:
