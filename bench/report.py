@@ -19,7 +19,8 @@ on the machine and on what else ran on it (see the load average); each ratio com
 measured in the same run, one phase after the other.
 """
 PACKAGES = (
-    *("fastapi", "starlette", "uvicorn", "pydantic", "SQLAlchemy", "psycopg2-binary", "psycopg"),
+    *("fastapi", "starlette", "uvicorn", "httptools", "uvloop", "pydantic", "SQLAlchemy"),
+    *("psycopg2-binary", "psycopg"),
     *("argon2-cffi", "libpass", "python-jose"),
 )
 
