@@ -14,22 +14,19 @@ from B_EntityPackage.login_entity_master import Base
 
 
 @cache
-def _written_columns(entity_class: type[Base]) -> tuple[tuple[str, bool], ...]:
-    """Every mapped column but a key the database generates, and whether it has a default."""
+def _written_columns(entity_class: type[Base]) -> tuple[str, ...]:
+    """Every mapped column but a key the database generates."""
     return tuple(
-        (attribute.key, column.default is not None or column.server_default is not None)
+        attribute.key
         for attribute in inspect(entity_class).column_attrs
-        if not ((column := attribute.columns[0]).primary_key and column.autoincrement is True)
+        if not (attribute.columns[0].primary_key and attribute.columns[0].autoincrement is True)
     )
 
 
 def insert_new(session: Session, statement: Insert, entity: Base) -> CursorResult[Any]:
-    """Run `statement` (an INSERT into the entity's table) with the entity's column values, in
-    the session's transaction. A column left unset (None) that has a default gets the default,
-    as the ORM's flush would give it."""
-    values = {
-        name: value
-        for name, has_default in _written_columns(type(entity))
-        if (value := getattr(entity, name)) is not None or not has_default
-    }
+    """Run `statement` (an INSERT into the entity's table) with the column values set on the
+    entity, in the session's transaction. A column never set gets its default (or NULL), as
+    the ORM's flush would give it."""
+    assigned = inspect(entity).dict
+    values = {name: assigned[name] for name in _written_columns(type(entity)) if name in assigned}
     return session.connection().execute(statement, values)

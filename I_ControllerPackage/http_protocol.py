@@ -28,13 +28,17 @@ def enable_tcp_nodelay(transport: asyncio.BaseTransport) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-class NoDelayHttpToolsProtocol(HttpToolsProtocol):
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+class _TcpNoDelay(asyncio.Protocol):
+    """Put before a uvicorn protocol class in the bases: TCP_NODELAY, then its own set-up."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
         enable_tcp_nodelay(transport)
         super().connection_made(transport)
 
 
-class NoDelayH11Protocol(H11Protocol):
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        enable_tcp_nodelay(transport)
-        super().connection_made(transport)
+class NoDelayHttpToolsProtocol(_TcpNoDelay, HttpToolsProtocol):
+    pass
+
+
+class NoDelayH11Protocol(_TcpNoDelay, H11Protocol):
+    pass
