@@ -1,9 +1,12 @@
 """The current-user dependency: Bearer header -> verified token -> active account.
 
-`OAuth2PasswordBearer(tokenUrl="login")` is declared so Swagger's Authorize button signs in
-through /login; the header itself is read here so that a missing header (NOT_AUTHENTICATED)
-and any other unusable value (INVALID_TOKEN) answer differently, and so the scheme name is
-matched case-insensitively (RFC 7235).
+`BearerAccessCheck` is an `OAuth2PasswordBearer(tokenUrl="login")`, so the OpenAPI document
+declares the scheme and Swagger's Authorize button signs in through /login; called as a
+dependency it reads the header itself, so that a missing header (NOT_AUTHENTICATED) and any
+other unusable value (INVALID_TOKEN) answer differently, and so the scheme name is matched
+case-insensitively (RFC 7235). It is one dependency, not a scheme plus a check plus a
+provider: every signed-in request resolves it, and FastAPI's resolving costs about as much
+per dependency as the token's signature check (bench/RESULTS.md).
 """
 
 from collections.abc import Awaitable, Callable
@@ -21,7 +24,10 @@ T = TypeVar("T")
 Provider = Callable[..., Awaitable[T]]
 """A FastAPI dependency declared `async def` (it runs on the event loop, no thread hop)."""
 
-oauth2_scheme = OAuth2PasswordBearer(tokenUrl="login", auto_error=False)
+AccessCheckOf = Callable[[Request], AccessCheckServiceInterface]
+"""Where the application keeps its access check (the composition root decides)."""
+
+SCHEME_NAME = "OAuth2PasswordBearer"
 
 
 def bearer_token_from_header(authorization: str | None) -> str:
@@ -35,25 +41,25 @@ def bearer_token_from_header(authorization: str | None) -> str:
     return token
 
 
-def current_access_dependency(
-    access_check_provider: Provider[AccessCheckServiceInterface],
-) -> Provider[CurrentAccess]:
-    """Build the dependency around whichever provider the application wires in."""
+class BearerAccessCheck(OAuth2PasswordBearer):
+    """The Bearer scheme as documented in OpenAPI, and the check of the token it carries.
 
-    async def get_current_access(
-        request: Request,
-        _documented_scheme: Annotated[str | None, Depends(oauth2_scheme)],
-        access_check: Annotated[AccessCheckServiceInterface, Depends(access_check_provider)],
-    ) -> CurrentAccess:
+    Tests swap it like any dependency (`app.dependency_overrides[get_current_access]`), or
+    swap the access check it is given through `access_check_of`.
+    """
+
+    def __init__(self, access_check_of: AccessCheckOf) -> None:
+        super().__init__(tokenUrl="login", scheme_name=SCHEME_NAME, auto_error=False)
+        self.access_check_of = access_check_of
+
+    async def __call__(self, request: Request) -> CurrentAccess:  # type: ignore[override]
         token = bearer_token_from_header(request.headers.get("authorization"))
-        access = await access_check.authenticate_access_token(token)
+        access = await self.access_check_of(request).authenticate_access_token(token)
         request.state.user_id = access.user.id
         return access
 
-    return get_current_access
 
-
-def current_user_dependency(current_access: Provider[CurrentAccess]) -> Provider[UserOut]:
+def current_user_dependency(current_access: BearerAccessCheck) -> Provider[UserOut]:
     async def get_current_user(
         access: Annotated[CurrentAccess, Depends(current_access)],
     ) -> UserOut:

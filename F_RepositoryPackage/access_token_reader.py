@@ -15,7 +15,6 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable
 
-import anyio.to_thread
 from sqlalchemy import Connection, bindparam, exists, select
 
 from A_DatabasePackage.async_read_pool import AsyncReadPool
@@ -24,7 +23,13 @@ from B_EntityPackage.session_entities import RevokedAccessToken
 from E_SecurityPackage.clock import Clock
 from E_SecurityPackage.token_denylist import TokenDenylist
 from F_RepositoryPackage.login_repository import ACCOUNT_VIEW_COLUMNS, AccountView
-from F_RepositoryPackage.read_side import PostgresRead, Row, first_row, first_row_async
+from F_RepositoryPackage.read_side import (
+    PostgresRead,
+    Row,
+    first_row,
+    first_row_async,
+    in_worker_thread,
+)
 
 ACCOUNT_BY_ID = select(*ACCOUNT_VIEW_COLUMNS).where(User.id == bindparam("user_id"))
 TOKEN_IS_DENIED = exists().where(
@@ -71,7 +76,7 @@ class SqlAlchemyAccessTokenReader(AccessTokenReader):
         self.denylist = denylist
 
     async def account_of(self, user_id: int, jti: str) -> AccountView | None:
-        return await anyio.to_thread.run_sync(self.read_account, user_id, jti)
+        return await in_worker_thread(self.read_account, user_id, jti)
 
     def read_account(self, user_id: int, jti: str) -> AccountView | None:
         """The check itself; it blocks."""
@@ -103,7 +108,7 @@ class PostgresAccessTokenReader(AccessTokenReader):
 
     async def account_of(self, user_id: int, jti: str) -> AccountView | None:
         if self.denylist is not None:
-            if await anyio.to_thread.run_sync(self.denylist.is_denied, jti):
+            if await in_worker_thread(self.denylist.is_denied, jti):
                 return None
             row = await first_row_async(self.pool, ACCOUNT_BY_ID_READ, {"user_id": user_id})
             return account_view(row)

@@ -28,8 +28,8 @@ from E_SecurityPackage.access_context import ClientInfo, CurrentAccess
 from E_SecurityPackage.client_address import TrustedProxies
 from E_SecurityPackage.clock import Clock, SystemClock
 from E_SecurityPackage.current_user import (
+    BearerAccessCheck,
     admin_dependency,
-    current_access_dependency,
     current_user_dependency,
 )
 from E_SecurityPackage.login_auth_jwt import TokenService
@@ -241,12 +241,12 @@ def build_access_token_reader(
     return PostgresAccessTokenReader(database.async_read_pool, clock, denylist)
 
 
-async def get_access_check_service(request: Request) -> AccessCheckServiceInterface:
+def access_check_of(request: Request) -> AccessCheckServiceInterface:
     service: AccessCheckServiceInterface = request.app.state.access_check
     return service
 
 
-get_current_access = current_access_dependency(get_access_check_service)
+get_current_access = BearerAccessCheck(access_check_of)
 get_current_user = current_user_dependency(get_current_access)
 get_current_admin = admin_dependency(get_current_user)
 

@@ -5,7 +5,9 @@ statement (or asked of Redis first when that is the store)."""
 
 from __future__ import annotations
 
+import threading
 import uuid
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 import pytest
@@ -21,6 +23,7 @@ from F_RepositoryPackage.access_token_reader import (
     PostgresAccessTokenReader,
     SqlAlchemyAccessTokenReader,
 )
+from F_RepositoryPackage.read_side import in_worker_thread
 from I_ControllerPackage.dependencies import build_access_token_reader
 from tests.support import FakeClock, checked_out
 from tests.test_repository import NOW, make_user, seed
@@ -119,3 +122,24 @@ async def test_each_check_gives_its_connection_back(database: Database, clock: F
         assert checked_out(database) == 0
         if database.async_read_pool is not None:
             assert database.async_read_pool.idle_count == 1
+
+
+async def test_a_blocking_read_runs_off_the_event_loop_with_the_callers_context() -> None:
+    request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+    request_id.set("req-1")
+
+    def read(value: int) -> tuple[int, int, str | None]:
+        return value * 2, threading.get_ident(), request_id.get()
+
+    doubled, thread, seen_request_id = await in_worker_thread(read, 21)
+    assert doubled == 42
+    assert thread != threading.get_ident()
+    assert seen_request_id == "req-1"
+
+
+async def test_a_blocking_reads_error_reaches_the_caller() -> None:
+    def read() -> None:
+        raise LookupError("no such row")
+
+    with pytest.raises(LookupError, match="no such row"):
+        await in_worker_thread(read)

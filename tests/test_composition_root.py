@@ -5,19 +5,23 @@ part (README "Performance")."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from fastapi.security.base import SecurityBase
 from fastapi.testclient import TestClient
 
 from C_SchemaPackage.request import RegisterRequest, UpdateSelfRequest
 from C_SchemaPackage.response import TokenOut, UserOut
-from E_SecurityPackage.access_context import ClientInfo
+from E_SecurityPackage.access_context import ClientInfo, CurrentAccess
+from E_SecurityPackage.login_auth_jwt import AccessTokenClaims
+from G_ServiceFunctionPackage.access_check_service_function import AccessCheckServiceInterface
 from G_ServiceFunctionPackage.login_service_function import AuthServiceInterface
-from I_ControllerPackage import auth_routes
-from I_ControllerPackage.dependencies import get_auth_service
+from I_ControllerPackage import account_routes, auth_routes
+from I_ControllerPackage.dependencies import get_auth_service, get_current_access, get_current_user
 from tests.support import STRONG_PASSWORD
 
 SIGN_IN_ROUTES = ("/login", "/register", "/users/code")
@@ -90,3 +94,104 @@ def test_sign_in_routes_resolve_a_handful_of_providers() -> None:
         resolved = list(_providers(route.dependant))
         assert get_auth_service in resolved, path
         assert len(resolved) <= MAX_PROVIDERS_PER_SIGN_IN, (path, resolved)
+
+
+SWAPPED_USER = UserOut(
+    id=4242,
+    username="swapped",
+    email="swapped@example.com",
+    full_name=None,
+    role="user",
+    is_active=True,
+    created_at=datetime(2026, 1, 1, tzinfo=UTC),
+    updated_at=datetime(2026, 1, 1, tzinfo=UTC),
+)
+
+
+def swapped_access(token: str) -> CurrentAccess:
+    claims = AccessTokenClaims(
+        user_id=SWAPPED_USER.id,
+        role="user",
+        token_version=0,
+        session_id=1,
+        jti=token,
+        expires_at=datetime(2030, 1, 1, tzinfo=UTC),
+    )
+    return CurrentAccess(user=SWAPPED_USER, claims=claims)
+
+
+class AnyTokenAccessCheck(AccessCheckServiceInterface):
+    """Takes every token for SWAPPED_USER and remembers the tokens it was shown."""
+
+    def __init__(self) -> None:
+        self.tokens: list[str] = []
+
+    async def authenticate_access_token(self, token: str) -> CurrentAccess:
+        self.tokens.append(token)
+        return swapped_access(token)
+
+
+def test_a_test_swaps_the_current_user_dependency(app: FastAPI) -> None:
+    app.dependency_overrides[get_current_access] = lambda: swapped_access("none")
+    with TestClient(app) as client:
+        answer = client.get("/users/me")  # no header at all: the swapped part decides
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["username"] == "swapped"
+
+
+def test_a_test_swaps_the_access_check_the_dependency_asks(app: FastAPI) -> None:
+    check = AnyTokenAccessCheck()
+    with TestClient(app) as client:
+        client.app.state.access_check = check  # type: ignore[attr-defined]
+        answer = client.get("/users/me", headers={"Authorization": "bearer  not-a-jwt "})
+        missing = client.get("/users/me")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["id"] == SWAPPED_USER.id
+    assert check.tokens == ["not-a-jwt"]  # the header is parsed before the check is asked
+    assert (missing.status_code, missing.json()["code"]) == (401, "NOT_AUTHENTICATED")
+
+
+def test_the_token_check_is_one_dependency_that_openapi_sees_as_the_scheme() -> None:
+    """Every signed-in request resolves the current-user dependency, and FastAPI's resolving
+    costs about as much per provider as the token's signature check: /users/me resolves two
+    (the user, and the scheme that checks the token), where it resolved four."""
+    [route] = [
+        route
+        for route in account_routes.router.routes
+        if isinstance(route, APIRoute) and route.path == "/users/me"
+    ]
+    assert list(_providers(route.dependant)) == [get_current_user, get_current_access]
+    assert isinstance(get_current_access, SecurityBase)
+    assert get_current_access.scheme_name == "OAuth2PasswordBearer"
+
+
+def _matched_in_order(routes: list[Any]) -> Iterator[str]:
+    """The paths in the order a request is matched against them: FastAPI keeps an included
+    router as one entry (`original_router`) and matches its routes in turn."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from _matched_in_order(included.routes)
+        elif isinstance(route, APIRoute):
+            yield route.path
+
+
+def test_the_busiest_routes_are_matched_first(app: FastAPI) -> None:
+    paths = list(_matched_in_order(app.routes))
+    assert paths[0] == "/users/me"
+    assert paths.index("/users/me") < paths.index("/users/{user_id}")
+    assert paths.index("/login") < paths.index("/healthz")
+
+
+def test_the_docs_list_every_tag_in_a_fixed_order(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    declared = [tag["name"] for tag in spec["tags"]]
+    used = {
+        tag
+        for operations in spec["paths"].values()
+        for operation in operations.values()
+        for tag in operation.get("tags", [])
+    }
+    assert declared[:2] == ["health", "auth"]
+    assert set(declared) == used
+    assert all(tag.get("description") for tag in spec["tags"])
