@@ -6,7 +6,7 @@ dependency it reads the header itself, so that a missing header (NOT_AUTHENTICAT
 other unusable value (INVALID_TOKEN) answer differently, and so the scheme name is matched
 case-insensitively (RFC 7235). It is one dependency, not a scheme plus a check plus a
 provider: every signed-in request resolves it, and FastAPI's resolving costs about as much
-per dependency as the token's signature check (bench/RESULTS.md).
+per dependency as the token's signature check (README "Performance").
 """
 
 from collections.abc import Awaitable, Callable
@@ -52,6 +52,7 @@ class BearerAccessCheck(OAuth2PasswordBearer):
         super().__init__(tokenUrl="login", scheme_name=SCHEME_NAME, auto_error=False)
         self.access_check_of = access_check_of
 
+    # The parent's call answers the bare token string; this one answers the checked access.
     async def __call__(self, request: Request) -> CurrentAccess:  # type: ignore[override]
         token = bearer_token_from_header(request.headers.get("authorization"))
         access = await self.access_check_of(request).authenticate_access_token(token)

@@ -35,7 +35,7 @@ async def in_worker_thread(read: Callable[..., Result], *args: Any) -> Result:
 
     A thread hop costs the process 50-60 us of CPU, a tenth of a token check; anyio's
     `to_thread.run_sync` adds 10 us more for a capacity limiter and a cancel scope that a
-    short read does not need (bench/RESULTS.md). A cancelled caller stops waiting at once; the
+    short read does not need (README "Performance"). A cancelled caller stops waiting at once; the
     read finishes in its thread and gives its connection back.
     """
     loop = asyncio.get_running_loop()
