@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
 from typing import Any, TypeVar
 
@@ -28,18 +29,24 @@ logger = logging.getLogger("auth_service.errors")
 Row = Sequence[Any]
 Result = TypeVar("Result")
 
+READ_THREADS = 40
+"""As many blocking reads at once as anyio's default thread limit allowed before. The event
+loop's default pool has only CPUs + 4 threads: behind a Redis that hangs until its 1 s timeout,
+the token checks of a two-core machine would have waited in line six at a time."""
+_read_threads = ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="read-side")
+
 
 async def in_worker_thread(read: Callable[..., Result], *args: Any) -> Result:
-    """`read(*args)` in the event loop's default thread pool, with the caller's context
-    variables (a log line written there carries the request's id).
+    """`read(*args)` on a thread of the read side's pool, with the caller's context variables
+    (a log line written there carries the request's id).
 
     A thread hop costs the process 50-60 us of CPU, a tenth of a token check; anyio's
     `to_thread.run_sync` adds 10 us more for a capacity limiter and a cancel scope that a
-    short read does not need (README "Performance"). A cancelled caller stops waiting at once; the
-    read finishes in its thread and gives its connection back.
+    short read does not need (README "Performance"). A cancelled caller stops waiting at
+    once; the read finishes in its thread and gives its connection back.
     """
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(None, copy_context().run, read, *args)
+    return await loop.run_in_executor(_read_threads, copy_context().run, read, *args)
 
 
 def first_row(

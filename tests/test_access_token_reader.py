@@ -5,6 +5,7 @@ statement (or asked of Redis first when that is the store)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import uuid
 from contextvars import ContextVar
@@ -23,7 +24,7 @@ from F_RepositoryPackage.access_token_reader import (
     PostgresAccessTokenReader,
     SqlAlchemyAccessTokenReader,
 )
-from F_RepositoryPackage.read_side import in_worker_thread
+from F_RepositoryPackage.read_side import READ_THREADS, in_worker_thread
 from I_ControllerPackage.dependencies import build_access_token_reader
 from tests.support import FakeClock, checked_out
 from tests.test_repository import NOW, make_user, seed
@@ -135,6 +136,19 @@ async def test_a_blocking_read_runs_off_the_event_loop_with_the_callers_context(
     assert doubled == 42
     assert thread != threading.get_ident()
     assert seen_request_id == "req-1"
+
+
+async def test_as_many_blocking_reads_run_at_once_as_anyio_allowed() -> None:
+    """Each read waits until all of them have started: reads queued behind busy threads (the
+    loop's default pool has CPUs + 4) would break the barrier instead."""
+    started_together = threading.Barrier(READ_THREADS, timeout=10)
+
+    def read(index: int) -> int:
+        started_together.wait()
+        return index
+
+    results = await asyncio.gather(*(in_worker_thread(read, i) for i in range(READ_THREADS)))
+    assert results == list(range(READ_THREADS))
 
 
 async def test_a_blocking_reads_error_reaches_the_caller() -> None:
