@@ -6,12 +6,12 @@ import abc
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from B_EntityPackage.audit_entities import AuditEvent
 from C_SchemaPackage.audit_schemas import AuditQuery
-from F_RepositoryPackage.core_insert import insert_new
+from F_RepositoryPackage.core_insert import CompiledInsert, assigned_values
 
 
 class AuditRepository(abc.ABC):
@@ -26,7 +26,7 @@ class AuditRepository(abc.ABC):
     def count(self, where: AuditQuery) -> int: ...
 
 
-_INSERT_EVENT = insert(AuditEvent)
+_INSERT_EVENT = CompiledInsert(AuditEvent)
 
 
 class SqlAlchemyAuditRepository(AuditRepository):
@@ -34,8 +34,9 @@ class SqlAlchemyAuditRepository(AuditRepository):
         self.session = session
 
     def add(self, event: AuditEvent) -> None:
-        """A Core INSERT (F_RepositoryPackage.core_insert): one is written with every sign-in."""
-        insert_new(self.session, _INSERT_EVENT, event)
+        """Compiled once, run on the unit of work's connection (F_RepositoryPackage.core_insert):
+        one is written with every sign-in."""
+        _INSERT_EVENT.run(self.session, assigned_values(event))
 
     @staticmethod
     def _conditions(where: AuditQuery) -> list[ColumnElement[Any]]:
