@@ -32,6 +32,7 @@ class BackendResult:
     backend: str
     argon2_rate: float = 0.0
     login_rate: float = 0.0
+    bare_login_rate: float = 0.0
     register_rate: float = 0.0
     me_rate: float = 0.0
     bare_rate: float = 0.0
@@ -41,6 +42,7 @@ class BackendResult:
     # what the ratios would be on a machine with nothing else running.
     verify_cpu: float = 0.0
     login_cpu: float = 0.0
+    bare_login_cpu: float = 0.0
     register_cpu: float = 0.0
     me_cpu: float = 0.0
     bare_cpu: float = 0.0
@@ -49,6 +51,14 @@ class BackendResult:
     @property
     def login_ratio(self) -> float:
         return self.login_rate / self.argon2_rate if self.argon2_rate else 0.0
+
+    @property
+    def bare_login_ratio(self) -> float:
+        return self.bare_login_rate / self.argon2_rate if self.argon2_rate else 0.0
+
+    @property
+    def login_to_bare_ratio(self) -> float:
+        return self.login_rate / self.bare_login_rate if self.bare_login_rate else 0.0
 
     @property
     def register_ratio(self) -> float:
@@ -96,6 +106,13 @@ def table(results: list[BackendResult]) -> str:
     ratios = [r.login_ratio for r in results]
     add("  /login ÷ raw", [f"{v:.2f}" for v in ratios], ">= 0.9", verdicts(ratios, 0.9, True))
     add("  CPU ms per verify (raw) / per /login", [cpu(r.verify_cpu, r.login_cpu) for r in results])
+    add("bare sign-in app (verify + JWT only)", [f"{r.bare_login_rate:.1f}/s" for r in results])
+    add("  bare sign-in ÷ raw", [f"{r.bare_login_ratio:.2f}" for r in results])
+    add("  /login ÷ bare sign-in", [f"{r.login_to_bare_ratio:.2f}" for r in results])
+    add(
+        "  CPU ms per verify (raw) / per bare sign-in",
+        [cpu(r.verify_cpu, r.bare_login_cpu) for r in results],
+    )
     add("POST /register", [f"{r.register_rate:.1f}/s" for r in results])
     ratios = [r.register_ratio for r in results]
     add("  /register ÷ raw", [f"{v:.2f}" for v in ratios], ">= 0.9", verdicts(ratios, 0.9, True))

@@ -5,7 +5,8 @@ For SQLite and for a private PostgreSQL database it starts the service with two 
 from separate processes over loopback, and prints (and records in bench/RESULTS.md):
 
 1. the raw Argon2id verify rate of two processes with the service's parameters, and
-   POST /login per second as a share of it;
+   POST /login per second as a share of it (beside it, bench/bare_sign_in_app.py: the same
+   verification and token with no bookkeeping, served the same way);
 2. POST /register per second as a share of the same raw rate;
 3. GET /users/me per second against bench/bare_jwt_app.py (same server, same workers, same
    token verification, nothing else);
@@ -44,6 +45,7 @@ from bench.load import (  # noqa: E402
 from bench.report import BackendResult, load_average, machine, record, section  # noqa: E402
 from bench.servers import (  # noqa: E402
     BARE_APP,
+    BARE_SIGN_IN_APP,
     LAUNCHER,
     SERVICE_APP,
     WORKERS,
@@ -117,6 +119,7 @@ def bench_backend(
     with (
         uvicorn_server(SERVICE_APP, env, work_dir) as service,
         uvicorn_server(BARE_APP, env, work_dir) as bare,
+        uvicorn_server(BARE_SIGN_IN_APP, env, work_dir) as bare_sign_in,
         ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as probe_pool,
     ):
         token = _sign_in(service.base_url)
@@ -140,13 +143,18 @@ def bench_backend(
             result.bare_cpu = _per_request_ms(bare_cpu, bares)
         if "hash" in phases:
             print(f"[{name}] raw Argon2id, POST /login, POST /register, {count} slices", flush=True)
-            raw, logins, registers = [], [], []
-            login_cpu = register_cpu = 0.0
+            raw, logins, bare_logins, registers = [], [], [], []
+            login_cpu = bare_login_cpu = register_cpu = 0.0
             for index in range(count):
                 raw.append(verify_rate(Settings(_env_file=None), WORKERS, slice_seconds))
                 before = service.cpu_seconds()
                 logins.append(run_wrk(service.base_url, login, slice_seconds, HASH_CONNECTIONS))
                 login_cpu += service.cpu_seconds() - before
+                before = bare_sign_in.cpu_seconds()
+                bare_logins.append(
+                    run_wrk(bare_sign_in.base_url, login, slice_seconds, HASH_CONNECTIONS)
+                )
+                bare_login_cpu += bare_sign_in.cpu_seconds() - before
                 register = lua_register(f"r{int(time.time())}s{index}", PASSWORD)
                 before = service.cpu_seconds()
                 registers.append(
@@ -156,8 +164,10 @@ def bench_backend(
             result.argon2_rate = sum(rate for rate, _ in raw) / len(raw)
             result.verify_cpu = sum(cpu for _, cpu in raw) / len(raw) * 1000
             result.login_rate = _checked(logins, "POST /login", result)
+            result.bare_login_rate = _checked(bare_logins, "bare sign-in app", result)
             result.register_rate = _checked(registers, "POST /register", result)
             result.login_cpu = _per_request_ms(login_cpu, logins)
+            result.bare_login_cpu = _per_request_ms(bare_login_cpu, bare_logins)
             result.register_cpu = _per_request_ms(register_cpu, registers)
         if "healthz" in phases:
             print(f"[{name}] GET /healthz idle and with /login flooded, {count} slices", flush=True)

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SERVICE_APP = "I_ControllerPackage.logic_controller:app"
 BARE_APP = "bench.bare_jwt_app:app"
+BARE_SIGN_IN_APP = "bench.bare_sign_in_app:app"
 WORKERS = 2
 # deploy/serve.py runs uvicorn with the production command's options (TCP_NODELAY, no access
 # log: the service logs its own JSON line per request) and spreads the connections evenly over
