@@ -10,25 +10,18 @@ as the service's token check makes one.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import FastAPI, Header
 from fastapi.responses import JSONResponse
 
 from A_DatabasePackage.settings import get_settings
+from bench.baseline_tokens import token_service
 from D_CustomExceptionPackage.errors import ServiceError
 from E_SecurityPackage.current_user import bearer_token_from_header
-from E_SecurityPackage.login_auth_jwt import TokenService
 
 settings = get_settings()
-tokens = TokenService(
-    secret_key=settings.secret_key(),
-    algorithm=settings.JWT_ALGORITHM,
-    issuer=settings.JWT_ISSUER,
-    audience=settings.JWT_AUDIENCE,
-    lifetime=timedelta(minutes=settings.ACCESS_TOKEN_EXPIRE_MINUTES),
-)
+tokens = token_service(settings)
 app = FastAPI(title="bare JWT baseline", docs_url=None, redoc_url=None)
 
 

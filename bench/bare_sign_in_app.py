@@ -12,15 +12,14 @@ only informs: the targets compare with the raw rate (README "Performance").
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 import anyio.to_thread
 from fastapi import Body, FastAPI, HTTPException
 
 from A_DatabasePackage.settings import get_settings
+from bench.baseline_tokens import token_service
 from C_SchemaPackage.request import LoginRequest
-from E_SecurityPackage.login_auth_jwt import TokenService
 from E_SecurityPackage.password_hashing import PasswordHasher
 
 BENCH_USER_ID = 1
@@ -34,13 +33,7 @@ hasher = PasswordHasher(
     settings.HASH_CONCURRENCY,
 )
 stored_hash = hasher.hash(PASSWORD)
-tokens = TokenService(
-    secret_key=settings.secret_key(),
-    algorithm=settings.JWT_ALGORITHM,
-    issuer=settings.JWT_ISSUER,
-    audience=settings.JWT_AUDIENCE,
-    lifetime=timedelta(minutes=settings.ACCESS_TOKEN_EXPIRE_MINUTES),
-)
+tokens = token_service(settings)
 app = FastAPI(title="bare sign-in baseline", docs_url=None, redoc_url=None)
 
 
