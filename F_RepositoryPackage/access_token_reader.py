@@ -22,10 +22,10 @@ from B_EntityPackage.login_entity_master import User
 from B_EntityPackage.session_entities import RevokedAccessToken
 from E_SecurityPackage.clock import Clock
 from E_SecurityPackage.token_denylist import TokenDenylist
+from F_RepositoryPackage.compiled_statement import Row
 from F_RepositoryPackage.login_repository import ACCOUNT_VIEW_COLUMNS, AccountView
 from F_RepositoryPackage.read_side import (
     PostgresRead,
-    Row,
     first_row,
     first_row_async,
     in_worker_thread,

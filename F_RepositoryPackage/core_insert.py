@@ -4,17 +4,14 @@ so a later change to it is not saved.
 
 `insert_new` runs a Core INSERT on the unit of work's connection. `CompiledInsert` goes one
 step further for the rows a sign-in writes (session, refresh token, access-token record, audit
-event): the statement is compiled once per dialect and set of columns, with the column types'
-conversions, and runs on the DBAPI cursor of that same connection, in the unit of work's
-transaction. Under a sign-in flood each Argon2 pass leaves the caches cold, and a Core
-execution, which touches much of SQLAlchemy's machinery, then costs several times what it does
-in a warm loop.
+event): the statement is compiled once per dialect and set of columns
+(F_RepositoryPackage.compiled_statement, which says why) and runs on the DBAPI cursor of that
+same connection, in the unit of work's transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from functools import cache
 from typing import Any, cast
 
@@ -23,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from B_EntityPackage.login_entity_master import Base
+from F_RepositoryPackage.compiled_statement import CompiledStatement
 
 
 @cache
@@ -48,26 +46,6 @@ def insert_new(session: Session, statement: Insert, entity: Base) -> CursorResul
     return session.connection().execute(statement, assigned_values(entity))
 
 
-Processor = Callable[[Any], Any]
-
-
-@dataclass(frozen=True)
-class _CompiledForDialect:
-    sql: str
-    positions: tuple[str, ...] | None
-    """The parameters' order for a positional paramstyle (SQLite's `?`); None: by name."""
-    bind_processors: dict[str, Processor]
-    result_processors: tuple[Processor | None, ...]
-
-    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
-        bound = dict(values)
-        for name, processor in self.bind_processors.items():
-            bound[name] = processor(bound[name])
-        if self.positions is None:
-            return bound
-        return tuple(bound[name] for name in self.positions)
-
-
 class CompiledInsert:
     """An INSERT into the entity's table of the columns it is given, compiled once per dialect
     and set of columns, run on the DBAPI cursor of the unit of work's connection.
@@ -84,35 +62,19 @@ class CompiledInsert:
             raise ValueError(f"{table.name}: Python-side defaults on {defaulted}")
         self.table = table
         self.returning = returning
-        self._compiled: dict[tuple[str, tuple[str, ...]], _CompiledForDialect] = {}
+        self._compiled: dict[tuple[str, tuple[str, ...]], CompiledStatement] = {}
 
-    def _compile(self, dialect: Dialect, columns: tuple[str, ...]) -> _CompiledForDialect:
+    def _compile(self, dialect: Dialect, columns: tuple[str, ...]) -> CompiledStatement:
         key = (dialect.name, columns)
         found = self._compiled.get(key)
-        if found is not None:
-            return found
-        statement = self.table.insert()
-        returned = []
-        if self.returning is not None:
-            returned = [self.table.c[self.returning]]
-            statement = statement.returning(*returned)
-        compiled = statement.compile(dialect=dialect, column_keys=list(columns))
-        made = _CompiledForDialect(
-            sql=compiled.string,
-            positions=tuple(compiled.positiontup or ()) if compiled.positional else None,
-            bind_processors={
-                name: processor
-                for name, bind in compiled.binds.items()
-                if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect))
-                is not None
-            },
-            result_processors=tuple(
-                column.type.dialect_impl(dialect).result_processor(dialect, None)
-                for column in returned
-            ),
-        )
-        self._compiled[key] = made
-        return made
+        if found is None:
+            returned = [self.table.c[self.returning]] if self.returning is not None else []
+            statement = (
+                self.table.insert().returning(*returned) if returned else self.table.insert()
+            )
+            found = CompiledStatement(statement, dialect, returned=returned, column_keys=columns)
+            self._compiled[key] = found
+        return found
 
     def run(self, session: Session, values: Mapping[str, Any]) -> Any:
         """Insert one row in the session's transaction; the RETURNING column's value, if any."""
@@ -130,10 +92,7 @@ class CompiledInsert:
             raise translated from error
         finally:
             cursor.close()
-        if row is None:
-            return None
-        processor = compiled.result_processors[0]
-        return row[0] if processor is None else processor(row[0])
+        return None if row is None else compiled.row(row)[0]
 
 
 def _translated(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
 from typing import Any, TypeVar
@@ -23,10 +23,10 @@ from sqlalchemy.exc import DBAPIError
 
 from A_DatabasePackage.async_read_pool import AsyncReadPool, ReadPoolTimeoutError, psycopg_dialect
 from D_CustomExceptionPackage.errors import ServiceUnavailableError
+from F_RepositoryPackage.compiled_statement import CompiledStatement, Parameters, Row
 
 logger = logging.getLogger("auth_service.errors")
 
-Row = Sequence[Any]
 Result = TypeVar("Result")
 
 READ_THREADS = 40
@@ -69,40 +69,13 @@ def first_row(
         return connection.execute(statement, parameters).first()
 
 
-class PostgresRead:
-    """A Core statement compiled once for psycopg 3, with the column types' conversions
-    (UTCDateTime's check and time zone on the way in and out) that SQLAlchemy would apply.
-    Every value comes from the caller: the statement may hold no literal values."""
+class PostgresRead(CompiledStatement):
+    """A SELECT compiled once for psycopg 3 (F_RepositoryPackage.compiled_statement)."""
 
     dialect = psycopg_dialect()
 
     def __init__(self, statement: Select[Any]) -> None:
-        compiled = statement.compile(dialect=self.dialect)
-        literals = [name for name, bind in compiled.binds.items() if not bind.required]
-        if literals:
-            raise ValueError(f"bind the values of {literals} by name")
-        self.sql = compiled.string
-        self.bind_processors = {
-            name: processor
-            for name, bind in compiled.binds.items()
-            if (processor := bind.type.bind_processor(self.dialect)) is not None
-        }
-        self.result_processors = [
-            column.type.result_processor(self.dialect, None)
-            for column in statement.selected_columns
-        ]
-
-    def parameters(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        bound = dict(values)
-        for name, processor in self.bind_processors.items():
-            bound[name] = processor(bound[name])
-        return bound
-
-    def row(self, values: Row) -> Row:
-        return tuple(
-            value if processor is None else processor(value)
-            for value, processor in zip(values, self.result_processors, strict=True)
-        )
+        super().__init__(statement, self.dialect, returned=list(statement.selected_columns))
 
 
 class _ConnectionDiedError(Exception):
@@ -121,7 +94,7 @@ PREPARED_STATEMENT_LOST = (
 )
 
 
-async def _read(pool: AsyncReadPool, read: PostgresRead, bound: dict[str, Any]) -> Row | None:
+async def _read(pool: AsyncReadPool, read: PostgresRead, bound: Parameters) -> Row | None:
     async with pool.connection() as connection:
         try:
             cursor = await connection.execute(read.sql, bound)
