@@ -12,7 +12,7 @@ from multiprocessing.synchronize import Barrier
 from A_DatabasePackage.settings import Settings
 from E_SecurityPackage.password_hashing import PasswordHasher
 
-PASSWORD = "correct horse battery staple"  # noqa: S105 (a bench account)
+PASSWORD = "correct horse battery staple"  # noqa: S105 (the bench account's, everywhere in bench/)
 
 
 def _verify_for(

@@ -18,12 +18,12 @@ import anyio.to_thread
 from fastapi import Body, FastAPI, HTTPException
 
 from A_DatabasePackage.settings import get_settings
+from bench.argon2_rate import PASSWORD
 from bench.baseline_tokens import token_service
 from C_SchemaPackage.request import LoginRequest
 from E_SecurityPackage.password_hashing import PasswordHasher
 
 BENCH_USER_ID = 1
-PASSWORD = "correct horse battery staple"  # noqa: S105 (bench/run.py signs in with it)
 
 settings = get_settings()
 hasher = PasswordHasher(

@@ -31,7 +31,7 @@ import httpx  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from A_DatabasePackage.settings import Settings  # noqa: E402
-from bench.argon2_rate import verify_rate  # noqa: E402
+from bench.argon2_rate import PASSWORD, verify_rate  # noqa: E402
 from bench.load import (  # noqa: E402
     LoadResult,
     lua_get,
@@ -54,7 +54,6 @@ from bench.servers import (  # noqa: E402
     uvicorn_server,
 )
 
-PASSWORD = "correct horse battery staple"  # noqa: S105
 HASH_CONNECTIONS = 8  # enough requests in flight to keep both workers hashing
 FAST_CONNECTIONS = 16
 PROBE_INTERVAL = 0.01  # a health check every 10 ms
