@@ -32,6 +32,7 @@ from A_DatabasePackage.settings import Settings
 from B_EntityPackage.login_entity_master import Base
 from E_SecurityPackage import login_throttle
 from I_ControllerPackage.app_factory import create_app
+from tests.private_postgres import PrivatePostgres, postgres_bindir, private_postgres
 from tests.support import FakeClock, in_ci, make_settings
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
@@ -113,6 +114,20 @@ def _migrated_and_empty(url: str) -> str:
     finally:
         database.dispose()
     return url
+
+
+@pytest.fixture(scope="session")
+def private_cluster() -> Iterator[PrivatePostgres]:
+    """A throw-away PostgreSQL cluster that outage tests may stop and start (never the
+    machine's own); made on first use, deleted at the end of the session."""
+    bindir = postgres_bindir()
+    if bindir is None:
+        message = "PostgreSQL server binaries (initdb, pg_ctl) are not installed"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    with private_postgres(bindir) as server:
+        yield server
 
 
 @pytest.fixture(params=BACKENDS)

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+
 from tests.live_server import free_port
 
 START_TIMEOUT_SECONDS = 60
@@ -60,6 +62,17 @@ class PrivatePostgres:
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/{database}"
+
+    def fresh_database(self, name: str) -> str:
+        """The URL of a new, empty database `name` (dropped first if a test left it)."""
+        engine = create_engine(self.url(), isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+        finally:
+            engine.dispose()
+        return self.url(name)
 
     def _run(self, *arguments: str) -> None:
         result = subprocess.run(

@@ -47,6 +47,16 @@ class FakeClock:
         self.offset += timedelta(**delta)
 
 
+@dataclass
+class FixedClock:
+    """A clock that stays at `moment` until the test moves it."""
+
+    moment: datetime
+
+    def now(self) -> datetime:
+        return self.moment
+
+
 def register(
     client: TestClient,
     username: str = "alice",

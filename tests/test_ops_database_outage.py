@@ -9,7 +9,6 @@ real uvicorn process (tests/live_server.py).
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -18,22 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import psycopg
-import pytest
-from sqlalchemy import Engine, create_engine, make_url, text
-from sqlalchemy.exc import DBAPIError
 
-from A_DatabasePackage.async_read_pool import AsyncReadPool
-from A_DatabasePackage.login_database_connection import Database
-from A_DatabasePackage.migrations_runner import upgrade_to_head
-from E_SecurityPackage.clock import SystemClock
-from F_RepositoryPackage.access_token_reader import PostgresAccessTokenReader
-from F_RepositoryPackage.login_repository import SqlAlchemyUserRepository
-from F_RepositoryPackage.sign_in_reader import SqlAlchemySignInReader
 from tests.live_server import PROJECT_ROOT, LiveServer, live_server, settings_env
-from tests.private_postgres import PrivatePostgres, postgres_bindir, private_postgres
-from tests.support import STRONG_PASSWORD, in_ci
-from tests.test_repository import make_user
+from tests.private_postgres import PrivatePostgres
+from tests.support import STRONG_PASSWORD
 
 TRAFFIC_THREADS = 4
 SLOWEST_ANSWER_SECONDS = 6.0  # connect_timeout is 5 s; a refused connection answers at once
@@ -107,29 +94,6 @@ class Traffic:
             time.sleep(0.05)
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[PrivatePostgres]:
-    bindir = postgres_bindir()
-    if bindir is None:
-        message = "PostgreSQL server binaries (initdb, pg_ctl) are not installed"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
-    with private_postgres(bindir) as server:
-        yield server
-
-
-def fresh_database(cluster: PrivatePostgres, name: str) -> str:
-    engine = create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        engine.dispose()
-    return cluster.url(name)
-
-
 def sign_up_and_in(client: httpx.Client) -> str:
     response = client.post(
         "/register",
@@ -158,9 +122,9 @@ def wait_until_ready(client: httpx.Client) -> float:
 
 
 def test_outage_under_traffic_answers_503_and_recovers_by_itself(
-    cluster: PrivatePostgres, tmp_path: Path
+    private_cluster: PrivatePostgres, tmp_path: Path
 ) -> None:
-    url = fresh_database(cluster, "auth_outage")
+    url = private_cluster.fresh_database("auth_outage")
     env = settings_env(url)
     with live_server(env, PROJECT_ROOT, tmp_path, args=("--no-access-log",)) as server:
         client = server.client(timeout=30.0)
@@ -170,7 +134,7 @@ def test_outage_under_traffic_answers_503_and_recovers_by_itself(
             traffic.wait_for(40, since=began)
 
             stopping = time.monotonic()
-            cluster.stop("fast")
+            private_cluster.stop("fast")
             down = time.monotonic()
             traffic.wait_for(40, since=down)
             assert client.get("/healthz").json() == {"status": "ok"}
@@ -184,7 +148,7 @@ def test_outage_under_traffic_answers_503_and_recovers_by_itself(
             }
 
             restarting = time.monotonic()
-            cluster.start()
+            private_cluster.start()
             ready = wait_until_ready(client)
             traffic.wait_for(40, since=ready)
             ended = time.monotonic()
@@ -218,10 +182,10 @@ def test_outage_under_traffic_answers_503_and_recovers_by_itself(
 
 
 def test_a_restart_while_idle_is_invisible_to_the_next_requests(
-    cluster: PrivatePostgres, tmp_path: Path
+    private_cluster: PrivatePostgres, tmp_path: Path
 ) -> None:
     """Pooled connections that died with the server are checked before use and replaced."""
-    url = fresh_database(cluster, "auth_idle_restart")
+    url = private_cluster.fresh_database("auth_idle_restart")
     with live_server(
         settings_env(url), PROJECT_ROOT, tmp_path, args=("--no-access-log",)
     ) as server:
@@ -230,137 +194,10 @@ def test_a_restart_while_idle_is_invisible_to_the_next_requests(
         traffic = Traffic(server, token)
         with traffic.running():  # several pooled connections in use
             traffic.wait_for(40, since=0.0)
-        cluster.stop("fast")
-        cluster.start()
+        private_cluster.stop("fast")
+        private_cluster.start()
         headers = {"Authorization": f"Bearer {token}"}
         statuses = [client.get("/users/me", headers=headers).status_code for _ in range(20)]
         assert statuses == [200] * 20
         assert client.get("/readyz").status_code == 200
         assert "Traceback" not in server.output()
-
-
-def migrated_database(cluster: PrivatePostgres, name: str) -> Database:
-    database = Database(make_url(fresh_database(cluster, name)), 4, 0)
-    upgrade_to_head(database)
-    return database
-
-
-def pool_of_two(engine: Engine) -> None:
-    """Two connections in the pool, both used moments ago."""
-    with engine.connect() as first, engine.connect() as second:
-        first.execute(text("SELECT 1"))
-        second.execute(text("SELECT 1"))
-
-
-def test_the_requests_connections_are_checked_before_use_and_replaced(
-    cluster: PrivatePostgres,
-) -> None:
-    database = migrated_database(cluster, "auth_ping_requests")
-    try:
-        pool_of_two(database.engine)
-        cluster.stop("fast")
-        cluster.start()
-        with database.session() as session:  # no error: both dead connections were replaced
-            assert session.execute(text("SELECT 1")).scalar_one() == 1
-            with database.session() as other:
-                assert other.execute(text("SELECT 2")).scalar_one() == 2
-    finally:
-        database.dispose()
-
-
-def test_a_restart_costs_the_sign_in_lookup_nothing(cluster: PrivatePostgres) -> None:
-    """The sign-in's read connections are not pinged before use: the first statement on one
-    fails after a restart, and the read runs again on a fresh connection."""
-    database = migrated_database(cluster, "auth_reads_restart")
-    try:
-        user_id = add_user(database, "busy")
-        sign_in_reader = SqlAlchemySignInReader(database.read_connection)
-        pool_of_two(database.read_engine)
-        cluster.stop("fast")
-        cluster.start()
-        for _ in range(3):
-            record = sign_in_reader.find("busy")
-            assert record is not None
-            assert record.account.id == user_id
-    finally:
-        database.dispose()
-
-
-def add_user(database: Database, username: str) -> int:
-    with database.session() as session:
-        user_id = SqlAlchemyUserRepository(session).add(make_user(username)).id
-        session.commit()
-    return user_id
-
-
-def async_pool(database: Database) -> AsyncReadPool:
-    assert database.async_read_pool is not None
-    return database.async_read_pool
-
-
-async def two_pooled_async_connections(pool: AsyncReadPool) -> None:
-    async with pool.connection() as first, pool.connection() as second:
-        await first.execute("SELECT 1")
-        await second.execute("SELECT 1")
-    assert pool.idle_count == 2
-
-
-def test_a_restart_costs_the_token_check_nothing(cluster: PrivatePostgres) -> None:
-    """The token check's async connections (psycopg 3) are not pinged either: after a restart
-    the first read finds its connection dead, closes the other idle one, and reads again on a
-    new connection; every check answers."""
-    database = migrated_database(cluster, "auth_check_restart")
-    pool = async_pool(database)
-    reader = PostgresAccessTokenReader(pool, SystemClock())
-
-    async def checks_across_a_restart() -> list[str | None]:
-        await two_pooled_async_connections(pool)
-        await asyncio.to_thread(cluster.restart_fast)
-        views = [await reader.account_of(user_id, "some-jti") for _ in range(3)]
-        assert pool.idle_count == 1
-        return [view.username if view else None for view in views]
-
-    try:
-        user_id = add_user(database, "busy")
-        assert asyncio.run(checks_across_a_restart()) == ["busy"] * 3
-    finally:
-        database.dispose()
-
-
-def test_without_the_retry_that_restart_fails_one_async_statement(
-    cluster: PrivatePostgres,
-) -> None:
-    """What the token check's retry relies on: a pooled connection that the restart killed
-    fails its next statement and reports itself closed."""
-    database = migrated_database(cluster, "auth_check_plain")
-    pool = async_pool(database)
-
-    async def plain_statement_across_a_restart() -> bool:
-        await two_pooled_async_connections(pool)
-        await asyncio.to_thread(cluster.restart_fast)
-        async with pool.connection() as connection:
-            with pytest.raises(psycopg.OperationalError):
-                await connection.execute("SELECT 1")
-            return connection.closed
-
-    try:
-        assert asyncio.run(plain_statement_across_a_restart())
-        assert pool.idle_count == 1  # the dead one was dropped; the other waits for its turn
-    finally:
-        database.dispose()
-
-
-def test_without_the_retry_that_restart_fails_one_statement(cluster: PrivatePostgres) -> None:
-    """What the token check's retry saves: the same restart fails a plain statement once."""
-    database = migrated_database(cluster, "auth_reads_plain")
-    try:
-        pool_of_two(database.read_engine)
-        cluster.stop("fast")
-        cluster.start()
-        with pytest.raises(DBAPIError) as failure, database.read_connection() as connection:
-            connection.execute(text("SELECT 1"))
-        assert failure.value.connection_invalidated
-        with database.read_connection() as connection:
-            assert connection.execute(text("SELECT 1")).scalar_one() == 1
-    finally:
-        database.dispose()

@@ -1,8 +1,7 @@
-"""SqlAlchemySessionRepository and SqlAlchemyTokenDenylist alone, on SQLite and PostgreSQL."""
+"""SqlAlchemySessionRepository alone, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,6 +21,7 @@ from E_SecurityPackage.token_denylist import DeniedToken
 from F_RepositoryPackage.login_repository import SqlAlchemyUserRepository
 from F_RepositoryPackage.session_repository import SqlAlchemySessionRepository
 from F_RepositoryPackage.token_denylist_repository import SqlAlchemyTokenDenylist
+from tests.support import FixedClock
 
 NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 LATER = NOW + timedelta(days=7)
@@ -33,14 +33,6 @@ def backend(request: pytest.FixtureRequest) -> str:
     """Only the databases: Redis plays no part in these repositories."""
     name: str = request.param
     return name
-
-
-@dataclass
-class FixedClock:
-    moment: datetime = NOW
-
-    def now(self) -> datetime:
-        return self.moment
 
 
 def add_user(session: Session, name: str) -> int:
@@ -327,35 +319,3 @@ def test_prune_expired_keeps_what_is_still_valid(database: Database) -> None:
         assert session.scalars(select(RefreshToken.token_hash)).all() == ["l" * 64]
         assert session.scalars(select(SessionAccessToken.jti)).all() == ["new-jti"]
         assert session.scalars(select(RevokedAccessToken.jti)).all() == ["kept"]
-
-
-def test_token_denylist_denies_until_expiry(database: Database) -> None:
-    clock = FixedClock()
-    with database.session() as session:
-        denylist = SqlAlchemyTokenDenylist(session, clock)
-        assert denylist.is_denied("j1") is False
-        denylist.deny(
-            [
-                DeniedToken("j1", NOW + timedelta(minutes=5)),
-                DeniedToken("j2", NOW + timedelta(minutes=10)),
-                DeniedToken("past", NOW),
-            ]
-        )
-        denylist.deny([DeniedToken("j1", NOW + timedelta(minutes=5))])  # twice is fine
-        denylist.deny([])
-        session.commit()
-    assert count(database, RevokedAccessToken) == 2  # the expired one is not even written
-    with database.session() as session:
-        denylist = SqlAlchemyTokenDenylist(session, clock)
-        assert (denylist.is_denied("j1"), denylist.is_denied("j2")) == (True, True)
-        assert (denylist.is_denied("past"), denylist.is_denied("other")) == (False, False)
-        clock.moment = NOW + timedelta(minutes=5)
-        assert (denylist.is_denied("j1"), denylist.is_denied("j2")) == (False, True)
-
-
-def test_denied_tokens_are_only_kept_when_committed(database: Database) -> None:
-    with database.session() as session:
-        SqlAlchemyTokenDenylist(session, FixedClock()).deny([DeniedToken("j1", LATER)])
-        session.rollback()
-    with database.session() as session:
-        assert SqlAlchemyTokenDenylist(session, FixedClock()).is_denied("j1") is False
