@@ -117,9 +117,9 @@ def _migrated_and_empty(url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def private_cluster() -> Iterator[PrivatePostgres]:
-    """A throw-away PostgreSQL cluster that outage tests may stop and start (never the
-    machine's own); made on first use, deleted at the end of the session."""
+def private_cluster_of_session() -> Iterator[PrivatePostgres]:
+    """A throw-away PostgreSQL cluster (never the machine's own); made on first use, deleted
+    at the end of the session."""
     bindir = postgres_bindir()
     if bindir is None:
         message = "PostgreSQL server binaries (initdb, pg_ctl) are not installed"
@@ -128,6 +128,15 @@ def private_cluster() -> Iterator[PrivatePostgres]:
         pytest.skip(message)
     with private_postgres(bindir) as server:
         yield server
+
+
+@pytest.fixture
+def private_cluster(private_cluster_of_session: PrivatePostgres) -> PrivatePostgres:
+    """The private cluster, running: an outage test may stop it and start it again, and one
+    that failed while it was stopped does not leave the next test without a server."""
+    if not private_cluster_of_session.is_running():
+        private_cluster_of_session.start()
+    return private_cluster_of_session
 
 
 @pytest.fixture(params=BACKENDS)
