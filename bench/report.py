@@ -25,6 +25,11 @@ PACKAGES = (
 )
 
 
+def _ratio(measured: float, baseline: float) -> float:
+    """`measured / baseline`, or 0.0 where the baseline was not measured (a phase left out)."""
+    return measured / baseline if baseline else 0.0
+
+
 @dataclass
 class BackendResult:
     """Every figure of one backend's run."""
@@ -50,31 +55,31 @@ class BackendResult:
 
     @property
     def login_ratio(self) -> float:
-        return self.login_rate / self.argon2_rate if self.argon2_rate else 0.0
+        return _ratio(self.login_rate, self.argon2_rate)
 
     @property
     def bare_login_ratio(self) -> float:
-        return self.bare_login_rate / self.argon2_rate if self.argon2_rate else 0.0
+        return _ratio(self.bare_login_rate, self.argon2_rate)
 
     @property
     def login_to_bare_ratio(self) -> float:
-        return self.login_rate / self.bare_login_rate if self.bare_login_rate else 0.0
+        return _ratio(self.login_rate, self.bare_login_rate)
 
     @property
     def register_ratio(self) -> float:
-        return self.register_rate / self.argon2_rate if self.argon2_rate else 0.0
+        return _ratio(self.register_rate, self.argon2_rate)
 
     @property
     def me_ratio(self) -> float:
-        return self.me_rate / self.bare_rate if self.bare_rate else 0.0
+        return _ratio(self.me_rate, self.bare_rate)
 
     @property
     def p50_ratio(self) -> float:
-        return self.healthz_flood[0] / self.healthz_idle[0] if self.healthz_idle[0] else 0.0
+        return _ratio(self.healthz_flood[0], self.healthz_idle[0])
 
     @property
     def p99_ratio(self) -> float:
-        return self.healthz_flood[1] / self.healthz_idle[1] if self.healthz_idle[1] else 0.0
+        return _ratio(self.healthz_flood[1], self.healthz_idle[1])
 
 
 def cpu(baseline: float, measured: float) -> str:
