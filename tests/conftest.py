@@ -40,6 +40,24 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 BACKENDS = ("sqlite", "postgresql", "postgresql+redis")
 
 
+def _with_redis(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    backend = callspec.params.get("backend") if callspec is not None else None
+    return isinstance(backend, str) and backend.endswith("+redis")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `databases_only` run on each database but not again with Redis, which
+    plays no part in them: their Redis runs are deselected."""
+    redundant = [
+        item for item in items if item.get_closest_marker("databases_only") and _with_redis(item)
+    ]
+    if redundant:
+        config.hook.pytest_deselected(items=redundant)
+        dropped = set(map(id, redundant))
+        items[:] = [item for item in items if id(item) not in dropped]
+
+
 def _postgres_admin_url() -> URL:
     return make_url(os.environ.get("TEST_DATABASE_URL", DEFAULT_POSTGRES_URL))
 

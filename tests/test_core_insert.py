@@ -12,30 +12,20 @@ from sqlalchemy.orm import Session
 
 from A_DatabasePackage.login_database_connection import Database
 from B_EntityPackage.audit_entities import AuditEvent
-from B_EntityPackage.login_entity_master import Role, User
+from B_EntityPackage.login_entity_master import User
 from B_EntityPackage.session_entities import AuthSession, SessionAccessToken
 from F_RepositoryPackage.core_insert import CompiledInsert, assigned_values
 from F_RepositoryPackage.login_repository import SqlAlchemyUserRepository
+from tests.test_repository import make_user
 
 NOW = datetime(2030, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest) -> str:
-    name: str = request.param
-    return name
+pytestmark = pytest.mark.databases_only  # Redis plays no part here
 
 
 def add_user(session: Session, name: str) -> int:
-    user = User(
-        username=name,
-        email=f"{name}@example.com",
-        hashed_password="$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaA",
-        role=Role.USER.value,
-        created_at=NOW,
-        updated_at=NOW,
-    )
-    user_id = SqlAlchemyUserRepository(session).add(user).id
+    user_id = SqlAlchemyUserRepository(session).add(make_user(name)).id
     session.commit()
     return user_id
 

@@ -10,7 +10,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from A_DatabasePackage.login_database_connection import Database
-from B_EntityPackage.login_entity_master import Role, User
 from B_EntityPackage.session_entities import (
     AuthSession,
     RefreshToken,
@@ -22,32 +21,18 @@ from F_RepositoryPackage.login_repository import SqlAlchemyUserRepository
 from F_RepositoryPackage.session_repository import SqlAlchemySessionRepository
 from F_RepositoryPackage.token_denylist_repository import SqlAlchemyTokenDenylist
 from tests.support import FixedClock
+from tests.test_repository import make_user
 
 NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 LATER = NOW + timedelta(days=7)
 EARLIER = NOW - timedelta(seconds=1)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest) -> str:
-    """Only the databases: Redis plays no part in these repositories."""
-    name: str = request.param
-    return name
+pytestmark = pytest.mark.databases_only  # Redis plays no part here
 
 
 def add_user(session: Session, name: str) -> int:
-    user = User(
-        username=name,
-        email=f"{name}@example.com",
-        full_name=None,
-        hashed_password="$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaA",
-        role=Role.USER.value,
-        is_active=True,
-        token_version=0,
-        created_at=NOW,
-        updated_at=NOW,
-    )
-    return SqlAlchemyUserRepository(session).add(user).id
+    return SqlAlchemyUserRepository(session).add(make_user(name)).id
 
 
 def add_session(

@@ -18,11 +18,7 @@ NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 LATER = NOW + timedelta(days=7)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest) -> str:
-    """Only the databases: Redis plays no part in the denylist's database form."""
-    name: str = request.param
-    return name
+pytestmark = pytest.mark.databases_only  # Redis plays no part here
 
 
 def test_token_denylist_denies_until_expiry(database: Database) -> None:
