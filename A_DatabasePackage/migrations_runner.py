@@ -15,7 +15,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, text
 
-from A_DatabasePackage.login_database_connection import Database
+from A_DatabasePackage.database import Database
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATION_LOCK_KEY = 7_240_113_001  # any constant shared by every worker of this service

@@ -22,6 +22,8 @@ from sqlalchemy.engine import URL, make_url
 MIN_SECRET_KEY_LENGTH = 32
 DEFAULT_SQLITE_URL = "sqlite:///./auth.db"
 GENERATED_SECRET_SUFFIX = ".secret_key"  # noqa: S105 (a file name suffix)
+# Where prometheus-client keeps every worker's metrics (I_ControllerPackage.metrics).
+METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -36,6 +38,14 @@ def parse_rate_limits(value: str) -> tuple[RateLimitItem, ...]:
     if not items or any(item.amount < 1 for item in items):
         raise ValueError(f"not a rate limit such as 10/minute: {value!r}")
     return items
+
+
+def available_cores() -> int:
+    """The CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def parse_networks(value: str) -> tuple[IPNetwork, ...]:
@@ -72,7 +82,6 @@ class Settings(BaseSettings):
     DB_PASSWORD: SecretStr | None = None
     DB_POOL_SIZE: int = Field(default=10, ge=1, le=1000)
     DB_MAX_OVERFLOW: int = Field(default=10, ge=0, le=1000)
-    DB_PREPARED_STATEMENTS: bool = True
 
     SECRET_KEY: SecretStr | None = None
     JWT_ALGORITHM: Literal["HS256", "HS384", "HS512"] = "HS256"
@@ -102,7 +111,8 @@ class Settings(BaseSettings):
     LOGIN_MAX_FAILURES_PER_ACCOUNT: int = Field(default=100, ge=1)
     LOGIN_MAX_FAILURES_PER_ADDRESS: int = Field(default=100, ge=1)
     REGISTER_RATE_LIMIT: str = "10/minute"
-    HASH_CONCURRENCY: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=1024)
+    WEB_CONCURRENCY: int = Field(default_factory=lambda: available_cores(), ge=1, le=1024)
+    HASH_CONCURRENCY: int | None = Field(default=None, ge=1, le=1024)
     TRUSTED_PROXIES: str = ""
 
     @field_validator("SECRET_KEY")
@@ -134,6 +144,14 @@ class Settings(BaseSettings):
         if self.APP_ENV == "production" and self.SECRET_KEY is None:
             raise ValueError("SECRET_KEY must be set when APP_ENV=production")
         return self
+
+    @property
+    def hash_concurrency(self) -> int:
+        """Argon2 computations at once per worker: HASH_CONCURRENCY, or the cores shared out
+        among the WEB_CONCURRENCY workers (at least one), so a machine runs about one per core."""
+        if self.HASH_CONCURRENCY is not None:
+            return self.HASH_CONCURRENCY
+        return max(1, available_cores() // self.WEB_CONCURRENCY)
 
     @property
     def database_url(self) -> URL:

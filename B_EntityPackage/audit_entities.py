@@ -7,41 +7,16 @@ password, token or attempted sign-in name is ever written here.
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from B_EntityPackage.domain import IP_MAX_LENGTH, USER_AGENT_MAX_LENGTH
 from B_EntityPackage.login_entity_master import Base, BigIntegerKey, UTCDateTime
-from B_EntityPackage.session_entities import IP_MAX_LENGTH, USER_AGENT_MAX_LENGTH
 
 EVENT_TYPE_MAX_LENGTH = 32
 DETAIL_MAX_LENGTH = 64
-
-
-class AuditEventType(enum.StrEnum):
-    REGISTER = "register"
-    LOGIN = "login"
-    LOCKOUT = "lockout"
-    CREDENTIALS_CHECK = "credentials_check"
-    REFRESH_REUSE = "refresh_reuse"
-    LOGOUT = "logout"
-    LOGOUT_ALL = "logout_all"
-    SESSION_END = "session_end"
-    PASSWORD_CHANGE = "password_change"  # noqa: S105 (an event name)
-    EMAIL_CHANGE = "email_change"
-    USERNAME_CHANGE = "username_change"
-    ACCOUNT_UPDATE = "account_update"  # a refused PUT /update that changed no password or email
-    ACCOUNT_DELETE = "account_delete"
-    ROLE_CHANGE = "role_change"
-    ACCOUNT_DISABLE = "account_disable"
-    ACCOUNT_ENABLE = "account_enable"
-
-
-class AuditOutcome(enum.StrEnum):
-    SUCCESS = "success"
-    FAILURE = "failure"
 
 
 class AuditEvent(Base):

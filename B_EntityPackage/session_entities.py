@@ -7,10 +7,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from B_EntityPackage.domain import IP_MAX_LENGTH, USER_AGENT_MAX_LENGTH
 from B_EntityPackage.login_entity_master import Base, BigIntegerKey, UTCDateTime
-
-USER_AGENT_MAX_LENGTH = 255
-IP_MAX_LENGTH = 45
 
 
 class AuthSession(Base):

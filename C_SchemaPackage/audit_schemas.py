@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from B_EntityPackage.audit_entities import AuditEventType, AuditOutcome
+from B_EntityPackage.domain import AuditEventType, AuditOutcome
 
 
 def as_utc(value: datetime | None) -> datetime | None:

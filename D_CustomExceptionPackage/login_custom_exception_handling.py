@@ -8,6 +8,7 @@ driver message or a path.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from http import HTTPStatus
@@ -99,13 +100,27 @@ def remember_error_code(request: Request, code: str) -> None:
     request.state.error_code = code
 
 
+def error_body(detail: Any, code: str, **extra: Any) -> dict[str, Any]:
+    """The one shape of every error body: `{"detail", "code"}` (plus `extra` fields)."""
+    return {"detail": detail, "code": code, **extra}
+
+
+def error_body_bytes(detail: Any, code: str) -> bytes:
+    """`error_body` as the JSON bytes a middleware sends before any route runs."""
+    return json.dumps(error_body(detail, code)).encode()
+
+
 def error_response(
-    status_code: int, detail: Any, code: str, headers: Mapping[str, str] | None = None
+    status_code: int,
+    detail: Any,
+    code: str,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
 ) -> JSONResponse:
     merged = dict(headers or {})
     if status_code == 401:
         merged.update(BEARER_CHALLENGE)
-    return JSONResponse({"detail": detail, "code": code}, status_code=status_code, headers=merged)
+    return JSONResponse(error_body(detail, code, **extra), status_code=status_code, headers=merged)
 
 
 def sanitize_validation_errors(errors: Any) -> list[dict[str, Any]]:

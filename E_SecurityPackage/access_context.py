@@ -1,4 +1,4 @@
-"""What the services learn about a request besides its body: who is calling, from where."""
+"""What the services learn about a signed-in request: the verified token and its account."""
 
 from __future__ import annotations
 
@@ -6,14 +6,6 @@ from dataclasses import dataclass
 
 from C_SchemaPackage.response import UserOut
 from E_SecurityPackage.login_auth_jwt import AccessTokenClaims
-
-
-@dataclass(frozen=True)
-class ClientInfo:
-    """The caller's address and user agent, as recorded on a sign-in session."""
-
-    ip: str | None
-    user_agent: str | None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from A_DatabasePackage.settings import IPNetwork
 
@@ -43,6 +44,16 @@ class TrustedProxies:
 
     def trusts(self, address: IPAddress | None) -> bool:
         return address is not None and any(address in network for network in self.networks)
+
+    def client_address_of(self, scope: Mapping[str, Any]) -> str | None:
+        """The client's address of an ASGI request: its TCP peer and X-Forwarded-For headers."""
+        client = scope.get("client")
+        forwarded = [
+            value.decode("latin-1")
+            for name, value in scope.get("headers", [])
+            if name.lower() == b"x-forwarded-for"
+        ]
+        return self.client_address(str(client[0]) if client else None, forwarded)
 
     def client_address(self, peer: str | None, forwarded_for: Iterable[str]) -> str | None:
         """The client's address for a request from `peer` with these X-Forwarded-For headers."""

@@ -9,9 +9,9 @@ from typing import Any
 
 from jose import JWTError, jwt
 
+from B_EntityPackage.domain import Clock, SystemClock
 from C_SchemaPackage.fields import MAX_DATABASE_INTEGER
 from D_CustomExceptionPackage.errors import InvalidTokenError
-from E_SecurityPackage.clock import Clock, SystemClock
 
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105 (a claim value)
 REQUIRED_CLAIMS = ("sub", "iat", "nbf", "exp", "jti", "iss", "aud", "type", "role", "ver", "sid")

@@ -36,8 +36,8 @@ from limits.errors import StorageError
 from limits.storage import MovingWindowSupport, RedisStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 
+from B_EntityPackage.domain import Clock
 from D_CustomExceptionPackage.errors import ServiceUnavailableError, TooManyRequestsError
-from E_SecurityPackage.clock import Clock
 from E_SecurityPackage.rate_limit_storage import ClockMemoryStorage
 
 DEFAULT_KEY_PREFIX = "auth:rate-limit"

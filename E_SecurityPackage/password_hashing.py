@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
+import ctypes
 import secrets
 import sys
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from typing import TypeVar
 
@@ -16,24 +16,25 @@ from passlib.exc import UnknownHashError
 HashTimer = Callable[[str], AbstractContextManager[object]]
 Result = TypeVar("Result")
 
-HASHING_THREAD_NICENESS = 10
+GLIBC_M_ARENA_MAX = -8  # mallopt's parameter number for the arena limit
 
 
-def lower_this_thread_priority() -> None:
-    """Run the calling thread HASHING_THREAD_NICENESS steps nicer than the process.
+def cap_malloc_arenas(count: int) -> None:
+    """On glibc, let the process's threads share at most `count` malloc arenas.
 
-    Linux keeps a nice value per thread, so only the hashing threads give way: when the event
-    loop has a health check or a token check to answer, the scheduler runs it before the
-    Argon2 computation it interrupts, and the computations still get every cycle nobody else
-    wants. Elsewhere (one nice value per process) this does nothing.
+    Each Argon2 computation allocates ARGON2_MEMORY_KIB at once, and glibc keeps a freed block
+    of that size in the arena of the thread that computed, for the next allocation. Computed in
+    the request threads (up to 40), every arena would keep one: hundreds of MiB per process.
+    With as many arenas as computations at once, the kept blocks are the ones the next
+    computations reuse. Elsewhere (no glibc) this does nothing.
     """
     if sys.platform != "linux":
         return
-    current = os.getpriority(os.PRIO_PROCESS, 0)
     try:
-        os.setpriority(os.PRIO_PROCESS, 0, min(19, current + HASHING_THREAD_NICENESS))
-    except OSError:  # a sandbox that forbids it: hash at the process's priority
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
         return
+    mallopt(GLIBC_M_ARENA_MAX, max(1, count))
 
 
 def _untimed(_operation: str) -> AbstractContextManager[object]:
@@ -43,15 +44,11 @@ def _untimed(_operation: str) -> AbstractContextManager[object]:
 class PasswordHasher:
     """Hashes and verifies passwords; reports when a stored hash needs re-hashing.
 
-    Every call costs one Argon2 computation, including `verify_unknown_user`, so an unknown
+    Every call costs one Argon2 computation, `verify_unknown_user` included, so an unknown
     account and a wrong password take the same time. Calls block: run them off the event loop.
-
-    The computations run on this hasher's own `concurrency` threads (HASH_CONCURRENCY, default
-    the CPU count); callers wait for the result. A flood of sign-ins therefore holds at most
-    that many times ARGON2_MEMORY_KIB of Argon2 memory, and each thread reuses the block its
-    allocator kept from the previous computation: memory handed out fresh by the kernel for
-    every computation costs about half as much again in page faults (bench/RESULTS.md).
-    The threads run at a lower priority than the rest of the process (Linux).
+    At most `concurrency` computations (HASH_CONCURRENCY) run at once in a process, in the
+    callers' own threads; further callers wait their turn. This alone bounds the memory
+    Argon2 takes (`concurrency` x ARGON2_MEMORY_KIB) and the CPU a flood of sign-ins can use.
     """
 
     def __init__(
@@ -59,17 +56,17 @@ class PasswordHasher:
         memory_kib: int,
         time_cost: int,
         parallelism: int,
-        concurrency: int | None = None,
+        concurrency: int = 1,
         timer: HashTimer = _untimed,
     ) -> None:
-        """`timer(operation)` wraps each Argon2 computation (the app passes a metrics timer);
-        `concurrency` is the number of hashing threads of this hasher."""
+        """`timer(operation)` wraps each Argon2 computation (the app passes a metrics timer)."""
         self._timer = timer
         self.memory_kib = memory_kib
         self.time_cost = time_cost
         self.parallelism = parallelism
-        self.concurrency = concurrency or os.cpu_count() or 1
-        self._threads = self._new_threads()
+        self.concurrency = concurrency
+        self._slots = threading.BoundedSemaphore(concurrency)
+        cap_malloc_arenas(concurrency)
         self._context = CryptContext(
             schemes=["argon2"],
             argon2__type="ID",
@@ -79,24 +76,9 @@ class PasswordHasher:
         )
         self._dummy_hash = self._context.hash(secrets.token_urlsafe(32))
 
-    def _new_threads(self) -> ThreadPoolExecutor:
-        return ThreadPoolExecutor(
-            self.concurrency, thread_name_prefix="argon2", initializer=lower_this_thread_priority
-        )
-
     def _compute(self, operation: str, computation: Callable[[], Result]) -> Result:
-        def timed() -> Result:
-            with self._timer(operation):
-                return computation()
-
-        return self._threads.submit(timed).result()
-
-    def close(self) -> None:
-        """End the hashing threads (the application's shutdown calls this); a later
-        computation starts new ones."""
-        idle_threads = self._threads
-        self._threads = self._new_threads()
-        idle_threads.shutdown(wait=False)
+        with self._slots, self._timer(operation):
+            return computation()
 
     def hash(self, password: str) -> str:
         hashed: str = self._compute("hash", lambda: self._context.hash(password))

@@ -13,7 +13,7 @@ import threading
 
 from limits.storage import MovingWindowSupport, Storage
 
-from E_SecurityPackage.clock import Clock
+from B_EntityPackage.domain import Clock
 
 SWEEP_EVERY = 1024
 

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from B_EntityPackage.audit_entities import AuditEvent
 from C_SchemaPackage.audit_schemas import AuditQuery
-from F_RepositoryPackage.core_insert import CompiledInsert, assigned_values
 
 
 class AuditRepository(abc.ABC):
@@ -26,17 +25,12 @@ class AuditRepository(abc.ABC):
     def count(self, where: AuditQuery) -> int: ...
 
 
-_INSERT_EVENT = CompiledInsert(AuditEvent)
-
-
 class SqlAlchemyAuditRepository(AuditRepository):
     def __init__(self, session: Session) -> None:
         self.session = session
 
     def add(self, event: AuditEvent) -> None:
-        """Compiled once, run on the unit of work's connection (F_RepositoryPackage.core_insert):
-        one is written with every sign-in."""
-        _INSERT_EVENT.run(self.session, assigned_values(event))
+        self.session.add(event)
 
     @staticmethod
     def _conditions(where: AuditQuery) -> list[ColumnElement[Any]]:

@@ -16,8 +16,7 @@ from B_EntityPackage.session_entities import (
     RevokedAccessToken,
     SessionAccessToken,
 )
-from E_SecurityPackage.token_denylist import DeniedToken
-from F_RepositoryPackage.core_insert import CompiledInsert, assigned_values
+from F_RepositoryPackage.token_denylist import DeniedToken
 
 PRUNE_LOCK_KEY = 7_240_113_002
 
@@ -25,8 +24,7 @@ PRUNE_LOCK_KEY = 7_240_113_002
 class SessionRepository(abc.ABC):
     @abc.abstractmethod
     def add(self, auth_session: AuthSession) -> int:
-        """Write a new session in the transaction and return its id. The entity is only the
-        values to write: it is not tracked, so a later change to it is not saved."""
+        """Write a new session in the transaction and return its id."""
 
     @abc.abstractmethod
     def get(self, session_id: int) -> AuthSession | None: ...
@@ -36,7 +34,7 @@ class SessionRepository(abc.ABC):
 
     @abc.abstractmethod
     def add_refresh_token(self, token: RefreshToken) -> None:
-        """Write a new refresh token in the transaction (the entity is not tracked)."""
+        """Write a new refresh token in the transaction."""
 
     @abc.abstractmethod
     def find_refresh_token(self, token_hash: str) -> RefreshToken | None: ...
@@ -63,23 +61,14 @@ class SessionRepository(abc.ABC):
         pruning (it is skipped rather than waited for)."""
 
 
-_INSERT_SESSION = CompiledInsert(AuthSession, returning="id")
-_INSERT_REFRESH_TOKEN = CompiledInsert(RefreshToken)
-_INSERT_ACCESS_TOKEN = CompiledInsert(SessionAccessToken)
-
-
 class SqlAlchemySessionRepository(SessionRepository):
-    """The rows a sign-in writes (session, refresh token, access-token record) go in with
-    statements compiled once and run on the unit of work's connection
-    (F_RepositoryPackage.core_insert), not through the ORM's flush (README "Performance").
-    Everything else uses the ORM."""
-
     def __init__(self, session: Session) -> None:
         self.session = session
 
     def add(self, auth_session: AuthSession) -> int:
-        session_id: int = _INSERT_SESSION.run(self.session, assigned_values(auth_session))
-        return session_id
+        self.session.add(auth_session)
+        self.session.flush()
+        return auth_session.id
 
     def get(self, session_id: int) -> AuthSession | None:
         return self.session.get(AuthSession, session_id)
@@ -97,7 +86,7 @@ class SqlAlchemySessionRepository(SessionRepository):
         return self.session.scalars(statement).all()
 
     def add_refresh_token(self, token: RefreshToken) -> None:
-        _INSERT_REFRESH_TOKEN.run(self.session, assigned_values(token))
+        self.session.add(token)
 
     def find_refresh_token(self, token_hash: str) -> RefreshToken | None:
         statement = select(RefreshToken).where(RefreshToken.token_hash == token_hash)
@@ -118,8 +107,7 @@ class SqlAlchemySessionRepository(SessionRepository):
         return result.rowcount == 1
 
     def record_access_token(self, session_id: int, jti: str, expires_at: datetime) -> None:
-        values = {"jti": jti, "session_id": session_id, "expires_at": expires_at}
-        _INSERT_ACCESS_TOKEN.run(self.session, values)
+        self.session.add(SessionAccessToken(jti=jti, session_id=session_id, expires_at=expires_at))
 
     def end(self, auth_session: AuthSession, now: datetime) -> list[DeniedToken]:
         return self._end([auth_session], now)

@@ -1,5 +1,6 @@
-"""One unit of work per request (cosmicpython, chapter 6): the service decides when to commit;
-leaving the block without a commit rolls everything back."""
+"""One unit of work per request (cosmicpython, chapter 6): it opens its own session from the
+factory, holds every repository (the ended-token store included), and the service decides
+when to commit; leaving the block without a commit rolls everything back."""
 
 from __future__ import annotations
 
@@ -13,12 +14,18 @@ from sqlalchemy.orm import Session
 from F_RepositoryPackage.audit_repository import AuditRepository, SqlAlchemyAuditRepository
 from F_RepositoryPackage.login_repository import SqlAlchemyUserRepository, UserRepository
 from F_RepositoryPackage.session_repository import SessionRepository, SqlAlchemySessionRepository
+from F_RepositoryPackage.token_denylist import TokenDenylist
+
+DenylistFactory = Callable[[Session], TokenDenylist]
+"""Builds the ended-token store for a unit of work's session (the composition root chooses
+the database's or Redis)."""
 
 
 class AbstractUnitOfWork(abc.ABC):
     users: UserRepository
     sessions: SessionRepository
     audit: AuditRepository
+    denied_tokens: TokenDenylist
 
     def __enter__(self) -> Self:
         return self
@@ -39,24 +46,22 @@ class AbstractUnitOfWork(abc.ABC):
 
 
 class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
-    """Works on a session it is given (the request's) or one it opens from a factory."""
+    """Each `with` block is a new session (a new transaction) from `session_factory`, closed
+    at the end of the block; the same object can be entered again for the next block."""
 
     def __init__(
-        self,
-        session: Session | None = None,
-        session_factory: Callable[[], Session] | None = None,
+        self, session_factory: Callable[[], Session], denylist_factory: DenylistFactory
     ) -> None:
-        if (session is None) == (session_factory is None):
-            raise ValueError("give either a session or a session factory")
-        self._owns_session = session is None
-        if session is None and session_factory is not None:
-            session = session_factory()
-        if session is None:
-            raise ValueError("the session factory returned nothing")
-        self.session = session
+        self.session_factory = session_factory
+        self.denylist_factory = denylist_factory
+
+    def __enter__(self) -> Self:
+        self.session = self.session_factory()
         self.users = SqlAlchemyUserRepository(self.session)
         self.sessions = SqlAlchemySessionRepository(self.session)
         self.audit = SqlAlchemyAuditRepository(self.session)
+        self.denied_tokens = self.denylist_factory(self.session)
+        return super().__enter__()
 
     def __exit__(
         self,
@@ -65,8 +70,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         traceback: TracebackType | None,
     ) -> None:
         super().__exit__(exc_type, exc, traceback)
-        if self._owns_session:
-            self.session.close()
+        self.session.close()
 
     def commit(self) -> None:
         self.session.commit()

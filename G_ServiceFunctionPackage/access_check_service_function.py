@@ -9,5 +9,5 @@ from E_SecurityPackage.access_context import CurrentAccess
 
 class AccessCheckServiceInterface(abc.ABC):
     @abc.abstractmethod
-    async def authenticate_access_token(self, token: str) -> CurrentAccess:
+    def authenticate_access_token(self, token: str) -> CurrentAccess:
         """The active account behind a valid, not ended access token. Raises INVALID_TOKEN."""

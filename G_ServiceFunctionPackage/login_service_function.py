@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import abc
 
+from B_EntityPackage.domain import ClientInfo
 from C_SchemaPackage.request import RegisterRequest, UpdateSelfRequest
 from C_SchemaPackage.response import TokenOut, UserOut
-from E_SecurityPackage.access_context import ClientInfo
 
 
 class AuthServiceInterface(abc.ABC):

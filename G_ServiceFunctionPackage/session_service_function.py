@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import abc
 
+from B_EntityPackage.domain import ClientInfo
 from C_SchemaPackage.response import SessionOut, TokenOut, UserOut
-from E_SecurityPackage.access_context import ClientInfo, CurrentAccess
+from E_SecurityPackage.access_context import CurrentAccess
 
 
 class SessionServiceInterface(abc.ABC):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from B_EntityPackage.login_entity_master import Role, User
+from B_EntityPackage.domain import Role
+from B_EntityPackage.login_entity_master import User
 from C_SchemaPackage.request import RegisterRequest
 from C_SchemaPackage.response import UserOut
 from D_CustomExceptionPackage.errors import LastAdminError

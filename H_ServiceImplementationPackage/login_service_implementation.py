@@ -2,16 +2,18 @@
 
 Every password check goes through the login throttle first (E_SecurityPackage.login_throttle):
 a full failure window answers TOO_MANY_REQUESTS before any Argon2 work. Outcomes are written
-to the audit trail (H_ServiceImplementationPackage.audit_recorder): successes in the same
-transaction as the change, failures in a transaction of their own before the error is raised.
+to the audit trail: successes in the same transaction as the change; a failure rolls the
+change back and commits only its audit rows, before the error is raised. No database
+connection is held while a sign-in's password is verified.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from B_EntityPackage.audit_entities import AuditEvent, AuditEventType, AuditOutcome
-from B_EntityPackage.login_entity_master import Role, User
+from B_EntityPackage.audit_entities import AuditEvent
+from B_EntityPackage.domain import NO_CLIENT, AuditEventType, AuditOutcome, ClientInfo, Clock, Role
+from B_EntityPackage.login_entity_master import User
 from C_SchemaPackage.request import RegisterRequest, UpdateSelfRequest
 from C_SchemaPackage.response import TokenOut, UserOut
 from D_CustomExceptionPackage.errors import (
@@ -22,12 +24,9 @@ from D_CustomExceptionPackage.errors import (
     NothingToChangeError,
     UserNotFoundError,
 )
-from E_SecurityPackage.access_context import ClientInfo
-from E_SecurityPackage.clock import Clock
 from E_SecurityPackage.login_throttle import DisabledLoginThrottle, LoginThrottle
 from E_SecurityPackage.password_hashing import PasswordHasher
 from E_SecurityPackage.password_policy import PasswordPolicy
-from F_RepositoryPackage.sign_in_reader import SignInReader
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
 from G_ServiceFunctionPackage.login_service_function import AuthServiceInterface
 from G_ServiceFunctionPackage.session_service_function import SessionServiceInterface
@@ -37,7 +36,7 @@ from H_ServiceImplementationPackage.account_rules import (
     new_user,
     to_user_out,
 )
-from H_ServiceImplementationPackage.audit_recorder import NO_CLIENT, AuditRecorder
+from H_ServiceImplementationPackage.audit_recorder import AuditRecorder
 
 FIELDS_NEEDING_CURRENT_PASSWORD = ("email", "new_password")
 
@@ -68,7 +67,6 @@ class AuthService(AuthServiceInterface):
     def __init__(
         self,
         uow: AbstractUnitOfWork,
-        sign_in_reader: SignInReader,
         hasher: PasswordHasher,
         policy: PasswordPolicy,
         sessions: SessionServiceInterface,
@@ -79,7 +77,6 @@ class AuthService(AuthServiceInterface):
         client: ClientInfo = NO_CLIENT,
     ) -> None:
         self.uow = uow
-        self.sign_in_reader = sign_in_reader
         self.hasher = hasher
         self.policy = policy
         self.sessions = sessions
@@ -124,14 +121,22 @@ class AuthService(AuthServiceInterface):
         self.throttle.check(account_key, client.ip)
         if stored is None:
             self.hasher.verify_unknown_user(password)
-            self._record_failure(event, None, account_key, client, InvalidCredentialsError.code)
+            with self.uow:
+                self._record_failure(event, None, account_key, client, InvalidCredentialsError.code)
             raise InvalidCredentialsError()
         matches, replacement_hash = self.hasher.verify(password, stored.hashed_password)
         if not matches:
-            self._record_failure(event, user_id, account_key, client, InvalidCredentialsError.code)
+            with self.uow:
+                self._record_failure(
+                    event, user_id, account_key, client, InvalidCredentialsError.code
+                )
             raise InvalidCredentialsError()
         if not stored.user.is_active:
-            self.audit.failure(self.uow, event, user_id, AccountDisabledError.code)
+            with self.uow:
+                self.audit.add(
+                    self.uow, event, user_id, AuditOutcome.FAILURE, AccountDisabledError.code
+                )
+                self.uow.commit()
             raise AccountDisabledError()
         self.throttle.record_success(account_key, client.ip)
         if replacement_hash is not None:
@@ -146,7 +151,8 @@ class AuthService(AuthServiceInterface):
         client: ClientInfo,
         code: str,
     ) -> None:
-        """Count a wrong password and write it (and a lockout it causes) to the audit trail.
+        """Count a wrong password; in the open unit of work, roll back whatever it holds and
+        commit the failure (and a lockout it causes) to the audit trail.
 
         The attempted sign-in name of an unknown account is not written: people type
         passwords into the username box.
@@ -157,18 +163,19 @@ class AuthService(AuthServiceInterface):
             self.audit.event(AuditEventType.LOCKOUT, AuditOutcome.FAILURE, user_id, limit.value)
             for limit in filled
         )
-        self.audit.commit_alone(self.uow, events)
+        self.uow.rollback()
+        for audit_event in events:
+            self.uow.audit.add(audit_event)
+        self.uow.commit()
 
     def _load_credentials(self, sign_in_name: str) -> _StoredCredentials | None:
-        """Read outside the unit of work: nothing is held while the password is verified, and
-        a hash changed meanwhile is caught by _store_upgraded_hash."""
-        record = self.sign_in_reader.find(sign_in_name)
-        if record is None:
-            return None
-        account = record.account
-        return _StoredCredentials(
-            UserOut.model_validate(account), record.hashed_password, account.token_version
-        )
+        """A copy of the account, read in a unit of work that ends before the password is
+        verified; a hash changed meanwhile is caught by _store_upgraded_hash."""
+        with self.uow:
+            user = self.uow.users.find_by_sign_in_name(sign_in_name)
+            if user is None:
+                return None
+            return _StoredCredentials(to_user_out(user), user.hashed_password, user.token_version)
 
     def _store_upgraded_hash(self, stored: _StoredCredentials, replacement_hash: str) -> None:
         """Re-hash with today's Argon2 parameters, unless the password changed meanwhile."""

@@ -1,9 +1,6 @@
-"""How often sign-ins clear out expired session bookkeeping.
-
-Pruning is three DELETE statements; run on every sign-in it was a tenth of the sign-in's own
-work besides Argon2 (bench/RESULTS.md). Expired rows are never trusted (every check compares
-the expiry), so deleting them a minute late changes nothing but the table's size.
-"""
+"""How often sign-ins clear out expired session bookkeeping: at most once per PRUNE_INTERVAL
+per process. Expired rows are never trusted (every check compares the expiry), so deleting
+them a minute late changes nothing but the table's size."""
 
 from __future__ import annotations
 

@@ -16,13 +16,8 @@ import secrets
 from datetime import datetime, timedelta
 from typing import NoReturn
 
-from B_EntityPackage.audit_entities import AuditEventType, AuditOutcome
-from B_EntityPackage.session_entities import (
-    IP_MAX_LENGTH,
-    USER_AGENT_MAX_LENGTH,
-    AuthSession,
-    RefreshToken,
-)
+from B_EntityPackage.domain import AuditEventType, AuditOutcome, ClientInfo, Clock
+from B_EntityPackage.session_entities import AuthSession, RefreshToken
 from C_SchemaPackage.response import SessionOut, TokenOut, UserOut
 from D_CustomExceptionPackage.errors import (
     InvalidRefreshTokenError,
@@ -30,10 +25,9 @@ from D_CustomExceptionPackage.errors import (
     RefreshTokenReusedError,
     SessionNotFoundError,
 )
-from E_SecurityPackage.access_context import ClientInfo, CurrentAccess
-from E_SecurityPackage.clock import Clock
+from E_SecurityPackage.access_context import CurrentAccess
 from E_SecurityPackage.login_auth_jwt import TokenService
-from E_SecurityPackage.token_denylist import DeniedToken, TokenDenylist
+from F_RepositoryPackage.token_denylist import DeniedToken
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
 from G_ServiceFunctionPackage.session_service_function import SessionServiceInterface
 from H_ServiceImplementationPackage.account_rules import end_all_tokens
@@ -48,16 +42,11 @@ def hash_refresh_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _clip(value: str | None, limit: int) -> str | None:
-    return value[:limit] if value else None
-
-
 class SessionService(SessionServiceInterface):
     def __init__(
         self,
         uow: AbstractUnitOfWork,
         tokens: TokenService,
-        denylist: TokenDenylist,
         clock: Clock,
         refresh_lifetime: timedelta,
         *,
@@ -68,7 +57,6 @@ class SessionService(SessionServiceInterface):
         its first sign-in and then at most once per PRUNE_INTERVAL of its clock."""
         self.uow = uow
         self.tokens = tokens
-        self.denylist = denylist
         self.clock = clock
         self.refresh_lifetime = refresh_lifetime
         self.audit = audit or AuditRecorder(clock)
@@ -87,8 +75,8 @@ class SessionService(SessionServiceInterface):
                     created_at=now,
                     last_used_at=now,
                     expires_at=now + self.refresh_lifetime,
-                    user_agent=_clip(client.user_agent, USER_AGENT_MAX_LENGTH),
-                    ip=_clip(client.ip, IP_MAX_LENGTH),
+                    user_agent=client.user_agent,
+                    ip=client.ip,
                 )
             )
             pair = self._issue_pair(session_id, user.id, user.role, token_version, now)
@@ -220,6 +208,5 @@ class SessionService(SessionServiceInterface):
             self.uow.commit()
 
     def _end_sessions(self, access_tokens: list[DeniedToken]) -> None:
-        """Remember the ended access tokens; with Redis this happens before the commit, so a
-        Redis outage leaves everything as it was and answers 503."""
-        self.denylist.deny(access_tokens)
+        """Remember the ended access tokens in the unit of work's ended-token store."""
+        self.uow.denied_tokens.deny(access_tokens)

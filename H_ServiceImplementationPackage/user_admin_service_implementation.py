@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 
-from B_EntityPackage.audit_entities import AuditEventType
-from B_EntityPackage.login_entity_master import Role, User
+from B_EntityPackage.domain import AuditEventType, Clock, Role
+from B_EntityPackage.login_entity_master import User
 from C_SchemaPackage.request import AdminUpdateRequest, RegisterRequest
 from C_SchemaPackage.response import UserOut, UserPage
 from D_CustomExceptionPackage.errors import (
@@ -19,7 +19,6 @@ from D_CustomExceptionPackage.errors import (
     UsernameTakenError,
     UserNotFoundError,
 )
-from E_SecurityPackage.clock import Clock
 from E_SecurityPackage.password_hashing import PasswordHasher
 from E_SecurityPackage.password_policy import PasswordPolicy
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork

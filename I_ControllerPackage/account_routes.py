@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Response, status
 
 from C_SchemaPackage.request import DeleteSelfRequest, UpdateSelfRequest
 from C_SchemaPackage.response import UserOut
+from I_ControllerPackage.blocking import run_blocking
 from I_ControllerPackage.dependencies import AuthServiceDep, CurrentUser
-from I_ControllerPackage.hashing_capacity import run_hashing
 from I_ControllerPackage.openapi_responses import error_responses
 
 router = APIRouter(tags=["account"])
@@ -29,10 +29,8 @@ async def read_me(user: CurrentUser) -> UserOut:
     responses=error_responses(401, 403, 409, 413, 415, 422, 429),
     summary="Change your own account (current_password needed for email or password)",
 )
-async def update_me(
-    body: UpdateSelfRequest, request: Request, user: CurrentUser, service: AuthServiceDep
-) -> UserOut:
-    return await run_hashing(request, service.update_self, user.id, body)
+async def update_me(body: UpdateSelfRequest, user: CurrentUser, service: AuthServiceDep) -> UserOut:
+    return await run_blocking(service.update_self, user.id, body)
 
 
 @router.delete(
@@ -43,7 +41,7 @@ async def update_me(
     summary="Delete your own account (password required)",
 )
 async def delete_me(
-    body: DeleteSelfRequest, request: Request, user: CurrentUser, service: AuthServiceDep
+    body: DeleteSelfRequest, user: CurrentUser, service: AuthServiceDep
 ) -> Response:
-    await run_hashing(request, service.delete_self, user.id, body.password)
+    await run_blocking(service.delete_self, user.id, body.password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
-from A_DatabasePackage.login_database_connection import Database
+from A_DatabasePackage.database import Database
 from A_DatabasePackage.migrations_runner import upgrade_to_head
 from A_DatabasePackage.settings import Settings, get_settings
+from B_EntityPackage.domain import Clock
 from C_SchemaPackage.request import RegisterRequest
 from D_CustomExceptionPackage.login_custom_exception_handling import register_exception_handlers
 from E_SecurityPackage import login_throttle
 from E_SecurityPackage.client_address import TrustedProxies
-from E_SecurityPackage.clock import Clock
-from E_SecurityPackage.token_denylist import redis_client_from_url
-from F_RepositoryPackage.unit_of_work import SqlAlchemyUnitOfWork
+from F_RepositoryPackage.token_denylist import redis_client_from_url
+from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
 from H_ServiceImplementationPackage.user_admin_service_implementation import UserAdminService
 from I_ControllerPackage import (
     account_routes,
@@ -32,14 +31,13 @@ from I_ControllerPackage import (
     session_routes,
     user_admin_routes,
 )
+from I_ControllerPackage.blocking import run_blocking
 from I_ControllerPackage.dependencies import (
     SecurityComponents,
-    build_access_check,
     build_login_throttle,
     build_security_components,
-    build_sign_in_reader,
+    unit_of_work_factory,
 )
-from I_ControllerPackage.hashing_capacity import install_hash_limiter
 from I_ControllerPackage.json_logging import configure_logging
 from I_ControllerPackage.observability_middleware import ObservabilityMiddleware
 from I_ControllerPackage.request_guard import RequestGuardMiddleware
@@ -52,8 +50,7 @@ Registration, sign-in and account management with Argon2id password hashes and J
 access tokens. In Swagger, press **Authorize**, enter a username (or email) and password, and
 the protected routes are called with the token /login returns.
 """
-# The order /docs shows the groups in; the routes themselves are matched in another order
-# (create_app).
+# The order /docs shows the groups in.
 OPENAPI_TAGS = [
     {"name": "health", "description": "Liveness, readiness and metrics for the operator."},
     {"name": "auth", "description": "Registration, sign-in and tokens."},
@@ -75,7 +72,12 @@ def bootstrap_admin_request(settings: Settings) -> RegisterRequest | None:
     )
 
 
-def prepare_database(settings: Settings, database: Database, security: SecurityComponents) -> None:
+def prepare_database(
+    settings: Settings,
+    database: Database,
+    security: SecurityComponents,
+    new_unit_of_work: Callable[[], AbstractUnitOfWork],
+) -> None:
     """Migrate (unless AUTO_MIGRATE=false) and create the bootstrap admin if one is configured."""
     if settings.AUTO_MIGRATE:
         upgrade_to_head(database)
@@ -83,7 +85,7 @@ def prepare_database(settings: Settings, database: Database, security: SecurityC
     if request is None:
         return
     service = UserAdminService(
-        SqlAlchemyUnitOfWork(session_factory=database.session),
+        new_unit_of_work(),
         security.hasher,
         security.policy,
         security.clock,
@@ -113,19 +115,15 @@ def create_app(
     app its own); by default every worker and instance shares DEFAULT_KEY_PREFIX."""
     settings = settings or get_settings()
     configure_logging(settings.LOG_LEVEL)
-    database = Database(
-        settings.database_url,
-        settings.DB_POOL_SIZE,
-        settings.DB_MAX_OVERFLOW,
-        prepare_statements=settings.DB_PREPARED_STATEMENTS,
-    )
+    database = Database(settings.database_url, settings.DB_POOL_SIZE, settings.DB_MAX_OVERFLOW)
     security = build_security_components(settings, clock)
     bootstrap_admin_request(settings)  # invalid BOOTSTRAP_ADMIN_* values stop start-up here
 
     @asynccontextmanager
     async def lifespan(running_app: FastAPI) -> AsyncIterator[None]:
-        install_hash_limiter(running_app, settings.HASH_CONCURRENCY)
-        await run_in_threadpool(prepare_database, settings, database, security)
+        await run_blocking(
+            prepare_database, settings, database, security, running_app.state.unit_of_work_factory
+        )
         logger.info(
             "service started",
             extra={
@@ -137,7 +135,6 @@ def create_app(
         yield
         logger.info("service stopping")
         database.dispose()
-        security.hasher.close()
         if running_app.state.redis is not None:
             running_app.state.redis.close()
 
@@ -161,10 +158,7 @@ def create_app(
         app.state.redis,
         rate_limit_key_prefix or login_throttle.DEFAULT_KEY_PREFIX,
     )
-    app.state.access_check = build_access_check(
-        database, security.tokens, security.clock, app.state.redis
-    )
-    app.state.sign_in_reader = build_sign_in_reader(database)
+    app.state.unit_of_work_factory = unit_of_work_factory(database, app.state.redis, security.clock)
     app.trusted_proxies = security.trusted_proxies
 
     register_exception_handlers(app)
@@ -182,13 +176,11 @@ def create_app(
     # Outermost of ours: every request gets its id, log line and metrics, refused ones too.
     app.add_middleware(ObservabilityMiddleware)
 
-    # A request is matched against the routes in this order, router by router, so the busiest
-    # come first: the account routes (GET /users/me is what a frontend calls on every page),
-    # then sign-in and the sessions. /users/me must stay ahead of the admins' /users/{user_id}.
-    app.include_router(account_routes.router)
+    # /users/me must stay ahead of the admins' /users/{user_id}.
+    app.include_router(health_routes.router)
     app.include_router(auth_routes.router)
     app.include_router(session_routes.router)
-    app.include_router(health_routes.router)
+    app.include_router(account_routes.router)
     app.include_router(user_admin_routes.router)
     app.include_router(audit_routes.router)
     app.include_router(metrics_routes.router)

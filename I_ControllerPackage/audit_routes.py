@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import AfterValidator
 
-from B_EntityPackage.audit_entities import AuditEventType
+from B_EntityPackage.domain import AuditEventType
 from C_SchemaPackage.audit_schemas import AuditPage, AuditQuery, as_utc
 from C_SchemaPackage.fields import MAX_DATABASE_INTEGER
+from I_ControllerPackage.blocking import run_blocking
 from I_ControllerPackage.dependencies import AuditServiceDep, CurrentAdmin
 from I_ControllerPackage.openapi_responses import error_responses
 
@@ -25,7 +26,7 @@ QueryTime = Annotated[datetime | None, AfterValidator(as_utc)]
     responses=error_responses(401, 403, 422),
     summary="Security events, ordered by id, filtered by account, type and time (admin)",
 )
-def list_audit_events(
+async def list_audit_events(
     _admin: CurrentAdmin,
     service: AuditServiceDep,
     user_id: Annotated[
@@ -47,4 +48,4 @@ def list_audit_events(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> AuditPage:
     query = AuditQuery(user_id=user_id, event_type=event_type, since=since, until=until)
-    return service.list_events(query, offset, limit)
+    return await run_blocking(service.list_events, query, offset, limit)

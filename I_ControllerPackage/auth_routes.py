@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Response, status
 
 from C_SchemaPackage.request import LoginRequest, RegisterRequest
 from C_SchemaPackage.response import TokenOut, UserOut
+from I_ControllerPackage.blocking import run_blocking
 from I_ControllerPackage.dependencies import AuthServiceDep, ClientInfoDep
-from I_ControllerPackage.hashing_capacity import run_hashing
 from I_ControllerPackage.login_body import LOGIN_OPENAPI_BODY, read_login_body
 from I_ControllerPackage.openapi_responses import error_responses, success_headers
 
@@ -26,10 +26,8 @@ router = APIRouter(tags=["auth"])
     },
     summary="Create an account",
 )
-async def register(
-    body: RegisterRequest, request: Request, response: Response, service: AuthServiceDep
-) -> UserOut:
-    user = await run_hashing(request, service.register, body)
+async def register(body: RegisterRequest, response: Response, service: AuthServiceDep) -> UserOut:
+    user = await run_blocking(service.register, body)
     response.headers["Location"] = f"/users/{user.id}"
     return user
 
@@ -46,16 +44,13 @@ async def register(
 )
 async def login(
     credentials: Annotated[LoginRequest, Depends(read_login_body)],
-    request: Request,
     response: Response,
     service: AuthServiceDep,
     client: ClientInfoDep,
 ) -> TokenOut:
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
-    return await run_hashing(
-        request, service.login, credentials.username, credentials.password, client
-    )
+    return await run_blocking(service.login, credentials.username, credentials.password, client)
 
 
 @router.post(
@@ -64,7 +59,5 @@ async def login(
     responses=error_responses(401, 403, 413, 415, 422, 429),
     summary="Check a username (or email) and password; answer with that account",
 )
-async def check_credentials(
-    body: LoginRequest, request: Request, service: AuthServiceDep
-) -> UserOut:
-    return await run_hashing(request, service.verify_credentials, body.username, body.password)
+async def check_credentials(body: LoginRequest, service: AuthServiceDep) -> UserOut:
+    return await run_blocking(service.verify_credentials, body.username, body.password)

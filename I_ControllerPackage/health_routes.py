@@ -7,11 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from A_DatabasePackage.login_database_connection import Database, get_database
-from A_DatabasePackage.readiness import check_readiness
+from A_DatabasePackage.database import Database
 from C_SchemaPackage.response import HealthOut, NotReadyOut, ReadyOut
 from D_CustomExceptionPackage.errors import ServiceUnavailableError
+from D_CustomExceptionPackage.login_custom_exception_handling import (
+    error_response,
+    remember_error_code,
+)
+from I_ControllerPackage.dependencies import get_database
 from I_ControllerPackage.openapi_responses import error_responses
+from I_ControllerPackage.readiness import check_readiness
 
 router = APIRouter(tags=["health"])
 
@@ -45,7 +50,6 @@ async def readyz(
     if report.ready:
         return JSONResponse(ReadyOut(checks=report.checks).model_dump())
     code = ServiceUnavailableError.code
-    request.state.error_code = code
+    remember_error_code(request, code)
     detail = f"Not ready: {' and '.join(report.failed)} unavailable."
-    body = NotReadyOut(detail=detail, code=code, checks=report.checks)
-    return JSONResponse(body.model_dump(), status_code=503)
+    return error_response(503, detail, code, status="unavailable", checks=report.checks)

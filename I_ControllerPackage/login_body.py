@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from C_SchemaPackage.request import LoginForm, LoginRequest
+from I_ControllerPackage.request_guard import FORM_CONTENT_TYPES, media_type
 
 LOGIN_OPENAPI_BODY: dict[str, Any] = {
     "requestBody": {
@@ -30,9 +31,8 @@ def _validation_error(kind: str, message: str) -> RequestValidationError:
 
 async def read_login_body(request: Request) -> LoginRequest:
     """The sign-in fields from a JSON body or an OAuth2 form (grant_type optional)."""
-    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     try:
-        if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        if media_type(request.headers.get("content-type", "")) in FORM_CONTENT_TYPES:
             form = await request.form()
             fields = {key: value for key, value in form.items() if isinstance(value, str)}
             parsed = LoginForm.model_validate(fields)

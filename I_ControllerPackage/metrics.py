@@ -4,7 +4,7 @@ Several worker processes (gunicorn, `uvicorn --workers`) each count their own re
 PROMETHEUS_MULTIPROC_DIR set, prometheus-client keeps every process's figures in files in that
 directory and a scrape sums them, so any worker answers with the totals of all. The mode is
 chosen when prometheus-client is first imported, so the variable must be set before the
-workers start (deploy/gunicorn.conf.py does it). Without it, one process's own registry.
+workers start (deploy/gunicorn_conf.py does it). Without it, one process's own registry.
 
 Every label has a small fixed set of values (route templates, never raw paths), so the number
 of series stays bounded whatever clients send.
@@ -29,13 +29,14 @@ from prometheus_client import (
     multiprocess,
 )
 
-MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+from A_DatabasePackage.settings import METRICS_DIR_VARIABLE
+
 # The classic text format, which every Prometheus version (2.x and 3.x) reads.
 METRICS_CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
 
 def multiprocess_directory() -> Path | None:
-    value = os.environ.get(MULTIPROCESS_DIR_VARIABLE)
+    value = os.environ.get(METRICS_DIR_VARIABLE)
     return Path(value) if value else None
 
 

@@ -14,7 +14,8 @@ from fastapi import APIRouter, Request, Response
 from A_DatabasePackage.settings import Settings
 from C_SchemaPackage.response import ErrorOut
 from D_CustomExceptionPackage.errors import InvalidTokenError, NotAuthenticatedError
-from E_SecurityPackage.current_user import bearer_token_from_header
+from I_ControllerPackage.blocking import run_blocking
+from I_ControllerPackage.current_user import bearer_token_from_header
 from I_ControllerPackage.metrics import METRICS_CONTENT_TYPE, render_metrics
 from I_ControllerPackage.openapi_responses import error_responses
 
@@ -46,6 +47,6 @@ def require_metrics_token(request: Request) -> None:
     },
     summary="Prometheus metrics (needs METRICS_TOKEN as a bearer token when it is set)",
 )
-def metrics(request: Request) -> Response:
+async def metrics(request: Request) -> Response:
     require_metrics_token(request)
-    return Response(render_metrics(), media_type=METRICS_CONTENT_TYPE)
+    return Response(await run_blocking(render_metrics), media_type=METRICS_CONTENT_TYPE)

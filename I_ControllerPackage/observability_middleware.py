@@ -92,17 +92,8 @@ def route_template(scope: Scope) -> str:
 def _client_ip(scope: Scope) -> str | None:
     """The client's address as the rest of the service sees it: X-Forwarded-For believed only
     from the application's TRUSTED_PROXIES."""
-    client = scope.get("client")
-    peer = str(client[0]) if client else None
-    proxies: TrustedProxies | None = getattr(scope.get("app"), "trusted_proxies", None)
-    if proxies is None:
-        return peer
-    forwarded = [
-        value.decode("latin-1")
-        for name, value in scope.get("headers", [])
-        if name.lower() == b"x-forwarded-for"
-    ]
-    return proxies.client_address(peer, forwarded)
+    proxies: TrustedProxies = getattr(scope.get("app"), "trusted_proxies", None) or TrustedProxies()
+    return proxies.client_address_of(scope)
 
 
 class ObservabilityMiddleware:

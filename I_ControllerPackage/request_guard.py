@@ -9,25 +9,27 @@ The checked body is handed on to the application unchanged.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from D_CustomExceptionPackage.login_custom_exception_handling import error_body_bytes
 
 MAX_BODY_BYTES = 16 * 1024
 TOO_LARGE = "The request body is larger than 16 KiB."
 FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-def _error_body(detail: object, code: str) -> bytes:
-    return json.dumps({"detail": detail, "code": code}).encode()
+def media_type(content_type: str) -> str:
+    """`application/json` of `Application/JSON; charset=utf-8`: the type, lower case."""
+    return content_type.split(";", 1)[0].strip().lower()
 
 
 def _is_json(content_type: str) -> bool:
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    return media_type == "application/json" or (
-        media_type.startswith("application/") and media_type.endswith("+json")
+    media = media_type(content_type)
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
     )
 
 
@@ -40,7 +42,7 @@ def _is_utf8(body: bytes) -> bool:
 
 
 def _is_form(content_type: str) -> bool:
-    return content_type.split(";", 1)[0].strip().lower() in FORM_CONTENT_TYPES
+    return media_type(content_type) in FORM_CONTENT_TYPES
 
 
 class RequestGuardMiddleware:
@@ -106,7 +108,7 @@ class RequestGuardMiddleware:
 
     @staticmethod
     async def _reject(send: Send, status: int, detail: object, code: str) -> None:
-        payload = _error_body(detail, code)
+        payload = error_body_bytes(detail, code)
         await send(
             {
                 "type": "http.response.start",

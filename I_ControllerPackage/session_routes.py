@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Path, Response, status
 from C_SchemaPackage.fields import MAX_DATABASE_INTEGER
 from C_SchemaPackage.request import LogoutRequest, RefreshRequest
 from C_SchemaPackage.response import SessionOut, TokenOut
+from I_ControllerPackage.blocking import run_blocking
 from I_ControllerPackage.dependencies import ClientInfoDep, CurrentAccessDep, SessionServiceDep
 from I_ControllerPackage.openapi_responses import error_responses, success_headers
 
@@ -26,12 +27,12 @@ SessionId = Annotated[int, Path(ge=-MAX_DATABASE_INTEGER, le=MAX_DATABASE_INTEGE
     },
     summary="Spend a refresh token for a new access and refresh token",
 )
-def refresh(
+async def refresh(
     body: RefreshRequest, response: Response, service: SessionServiceDep, client: ClientInfoDep
 ) -> TokenOut:
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
-    return service.refresh(body.refresh_token, client)
+    return await run_blocking(service.refresh, body.refresh_token, client)
 
 
 @router.post(
@@ -41,12 +42,12 @@ def refresh(
     responses=error_responses(401, 413, 415, 422),
     summary="End this access token and its session",
 )
-def logout(
+async def logout(
     access: CurrentAccessDep,
     service: SessionServiceDep,
     body: Annotated[LogoutRequest | None, Body()] = None,
 ) -> Response:
-    service.logout(access, body.refresh_token if body else None)
+    await run_blocking(service.logout, access, body.refresh_token if body else None)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -57,8 +58,8 @@ def logout(
     responses=error_responses(401),
     summary="End every session and access token of the account",
 )
-def logout_all(access: CurrentAccessDep, service: SessionServiceDep) -> Response:
-    service.logout_all(access.user.id)
+async def logout_all(access: CurrentAccessDep, service: SessionServiceDep) -> Response:
+    await run_blocking(service.logout_all, access.user.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -68,8 +69,8 @@ def logout_all(access: CurrentAccessDep, service: SessionServiceDep) -> Response
     responses=error_responses(401),
     summary="Your active sessions; `current` marks the one this token belongs to",
 )
-def list_sessions(access: CurrentAccessDep, service: SessionServiceDep) -> list[SessionOut]:
-    return service.list_sessions(access)
+async def list_sessions(access: CurrentAccessDep, service: SessionServiceDep) -> list[SessionOut]:
+    return await run_blocking(service.list_sessions, access)
 
 
 @router.delete(
@@ -79,8 +80,8 @@ def list_sessions(access: CurrentAccessDep, service: SessionServiceDep) -> list[
     responses=error_responses(401, 404, 422),
     summary="End one of your sessions and its access tokens",
 )
-def end_session(
+async def end_session(
     session_id: SessionId, access: CurrentAccessDep, service: SessionServiceDep
 ) -> Response:
-    service.end_session(access.user.id, session_id)
+    await run_blocking(service.end_session, access.user.id, session_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

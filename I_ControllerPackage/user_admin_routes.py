@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from C_SchemaPackage.fields import MAX_DATABASE_INTEGER
 from C_SchemaPackage.request import AdminUpdateRequest
 from C_SchemaPackage.response import UserOut, UserPage
+from I_ControllerPackage.blocking import run_blocking
 from I_ControllerPackage.dependencies import CurrentAdmin, CurrentUser, UserAdminServiceDep
 from I_ControllerPackage.openapi_responses import error_responses
 
@@ -23,13 +24,13 @@ UserId = Annotated[int, Path(ge=-MAX_DATABASE_INTEGER, le=MAX_DATABASE_INTEGER)]
     responses=error_responses(401, 403, 422),
     summary="List accounts, ordered by id (admin)",
 )
-def list_users(
+async def list_users(
     _admin: CurrentAdmin,
     service: UserAdminServiceDep,
     offset: Annotated[int, Query(ge=0, le=MAX_DATABASE_INTEGER)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> UserPage:
-    return service.list_users(offset, limit)
+    return await run_blocking(service.list_users, offset, limit)
 
 
 @router.get(
@@ -38,8 +39,8 @@ def list_users(
     responses=error_responses(401, 403, 404, 422),
     summary="One account (admin, or the account itself)",
 )
-def read_user(user_id: UserId, user: CurrentUser, service: UserAdminServiceDep) -> UserOut:
-    return service.get_user(user, user_id)
+async def read_user(user_id: UserId, user: CurrentUser, service: UserAdminServiceDep) -> UserOut:
+    return await run_blocking(service.get_user, user, user_id)
 
 
 @router.patch(
@@ -48,10 +49,10 @@ def read_user(user_id: UserId, user: CurrentUser, service: UserAdminServiceDep) 
     responses=error_responses(401, 403, 404, 409, 413, 415, 422),
     summary="Change an account, its role or its active flag (admin)",
 )
-def update_user(
+async def update_user(
     user_id: UserId, body: AdminUpdateRequest, _admin: CurrentAdmin, service: UserAdminServiceDep
 ) -> UserOut:
-    return service.update_user(user_id, body)
+    return await run_blocking(service.update_user, user_id, body)
 
 
 @router.delete(
@@ -61,6 +62,8 @@ def update_user(
     responses=error_responses(401, 403, 404, 409, 422),
     summary="Delete an account (admin)",
 )
-def delete_user(user_id: UserId, _admin: CurrentAdmin, service: UserAdminServiceDep) -> Response:
-    service.delete_user(user_id)
+async def delete_user(
+    user_id: UserId, _admin: CurrentAdmin, service: UserAdminServiceDep
+) -> Response:
+    await run_blocking(service.delete_user, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

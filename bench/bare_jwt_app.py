@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from A_DatabasePackage.settings import get_settings
 from bench.baseline_tokens import token_service
 from D_CustomExceptionPackage.errors import ServiceError
-from E_SecurityPackage.current_user import bearer_token_from_header
+from I_ControllerPackage.current_user import bearer_token_from_header
 
 settings = get_settings()
 tokens = token_service(settings)

@@ -1,6 +1,10 @@
-"""The gunicorn worker class: uvicorn with the service's options (deploy/process_setup.py):
-proxy headers, the Server header and the access log off, httptools with TCP_NODELAY on every
-connection, uvloop where it is installed."""
+"""The gunicorn worker class: uvicorn with the service's options.
+
+The service reads the client address itself (the TCP peer, or X-Forwarded-For from
+TRUSTED_PROXIES), so uvicorn must not rewrite it from proxy headers; the service writes one
+JSON line per request, so uvicorn's access log would only repeat it; the Server header only
+tells a scanner what runs here.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,10 @@ from typing import Any, ClassVar
 
 from uvicorn_worker import UvicornWorker
 
-from deploy.process_setup import UVICORN_OPTIONS
-
 
 class ServiceWorker(UvicornWorker):  # type: ignore[misc]
-    CONFIG_KWARGS: ClassVar[dict[str, Any]] = dict(UVICORN_OPTIONS)
+    CONFIG_KWARGS: ClassVar[dict[str, Any]] = {
+        "proxy_headers": False,
+        "server_header": False,
+        "access_log": False,
+    }

@@ -7,7 +7,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import Connection, create_engine, pool
 
-from A_DatabasePackage.login_database_connection import prepare_sqlite_engine
+from A_DatabasePackage.database import prepare_sqlite_engine
 from A_DatabasePackage.settings import get_settings
 from B_EntityPackage import (
     audit_entities,  # noqa: F401  (registers the audit table)

@@ -14,14 +14,14 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from A_DatabasePackage.login_database_connection import Database
+from A_DatabasePackage.database import Database
 from A_DatabasePackage.migrations_runner import upgrade_to_head
 from A_DatabasePackage.settings import Settings, get_settings
 from C_SchemaPackage.request import RegisterRequest
 from D_CustomExceptionPackage.errors import ServiceError
-from F_RepositoryPackage.unit_of_work import SqlAlchemyUnitOfWork
+from F_RepositoryPackage.token_denylist import redis_client_from_url
 from H_ServiceImplementationPackage.user_admin_service_implementation import UserAdminService
-from I_ControllerPackage.dependencies import build_security_components
+from I_ControllerPackage.dependencies import build_security_components, unit_of_work_factory
 
 
 def read_password(from_stdin: bool) -> str:
@@ -51,8 +51,9 @@ def create_admin(arguments: argparse.Namespace, settings: Settings) -> int:
         if settings.AUTO_MIGRATE:
             upgrade_to_head(database)
         security = build_security_components(settings)
+        redis_client = redis_client_from_url(settings.REDIS_URL) if settings.REDIS_URL else None
         service = UserAdminService(
-            SqlAlchemyUnitOfWork(session_factory=database.session),
+            unit_of_work_factory(database, redis_client, security.clock)(),
             security.hasher,
             security.policy,
             security.clock,

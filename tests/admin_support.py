@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 from jose import jwt
 
 from C_SchemaPackage.request import RegisterRequest
-from F_RepositoryPackage.unit_of_work import SqlAlchemyUnitOfWork
 from H_ServiceImplementationPackage.user_admin_service_implementation import UserAdminService
 from I_ControllerPackage.dependencies import SecurityComponents
 from tests.support import STRONG_PASSWORD, TEST_SECRET_KEY, bearer, login
@@ -28,7 +27,7 @@ def create_admin(
     """An admin account created the way the CLI and the bootstrap do: through the service."""
     security: SecurityComponents = app.state.security
     service = UserAdminService(
-        SqlAlchemyUnitOfWork(session_factory=app.state.database.session),
+        app.state.unit_of_work_factory(),
         security.hasher,
         security.policy,
         security.clock,

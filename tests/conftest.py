@@ -26,7 +26,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
 
-from A_DatabasePackage.login_database_connection import Database
+from A_DatabasePackage.database import Database
 from A_DatabasePackage.migrations_runner import upgrade_to_head
 from A_DatabasePackage.settings import Settings
 from B_EntityPackage.login_entity_master import Base

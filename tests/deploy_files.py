@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from A_DatabasePackage.settings import METRICS_DIR_VARIABLE
 from tests.live_server import PROJECT_ROOT
 
 DOCKERFILE = PROJECT_ROOT / "Dockerfile"
@@ -69,8 +70,7 @@ def server_variables() -> set[str]:
     """The environment variables deploy/gunicorn_conf.py reads (not service settings)."""
     text = GUNICORN_CONF.read_text(encoding="utf-8")
     names = set(re.findall(r"os\.environ(?:\.get|\.setdefault)?\(\s*\"([A-Z_]+)\"", text))
-    names |= set(re.findall(r"^[A-Z_]+_VARIABLE = \"([A-Z_]+)\"", text, flags=re.MULTILINE))
-    return names
+    return names | {METRICS_DIR_VARIABLE}
 
 
 def interpolate(value: str, **values: str) -> str:

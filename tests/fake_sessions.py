@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from B_EntityPackage.domain import Clock
 from B_EntityPackage.session_entities import AuthSession, RefreshToken, SessionAccessToken
-from E_SecurityPackage.clock import Clock
-from E_SecurityPackage.token_denylist import DeniedToken, TokenDenylist
 from F_RepositoryPackage.session_repository import SessionRepository
+from F_RepositoryPackage.token_denylist import DeniedToken, TokenDenylist
 
 SESSION_COLUMNS = (
     "id",

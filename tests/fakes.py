@@ -9,22 +9,19 @@ in-memory list of ended access tokens live in tests/fake_sessions.py.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from B_EntityPackage.login_entity_master import Role, User
+from B_EntityPackage.domain import ClientInfo, Role
+from B_EntityPackage.login_entity_master import User
 from D_CustomExceptionPackage.errors import EmailTakenError, UsernameTakenError
-from E_SecurityPackage.access_context import ClientInfo, CurrentAccess
+from E_SecurityPackage.access_context import CurrentAccess
 from E_SecurityPackage.login_auth_jwt import TokenService
 from E_SecurityPackage.password_hashing import PasswordHasher
 from E_SecurityPackage.password_policy import PasswordPolicy
-from E_SecurityPackage.token_denylist import TokenDenylist
-from F_RepositoryPackage.access_token_reader import AccessTokenReader
-from F_RepositoryPackage.login_repository import AccountView, UserRepository
-from F_RepositoryPackage.sign_in_reader import SignInReader, SignInRecord
+from F_RepositoryPackage.login_repository import UserRepository
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
 from H_ServiceImplementationPackage.access_check_service_implementation import AccessCheckService
 from H_ServiceImplementationPackage.login_service_implementation import AuthService
@@ -105,6 +102,14 @@ class FakeUserRepository(UserRepository):
             return None
         return self._object(user_id)
 
+    def find_by_sign_in_name(self, sign_in_name: str) -> User | None:
+        field = "email" if "@" in sign_in_name else "username"
+        for user_id in self._visible_ids():
+            user = self._object(user_id)
+            if str(getattr(user, field)).lower() == sign_in_name.lower():
+                return user
+        return None
+
     def list_page(self, offset: int, limit: int) -> Sequence[User]:
         return [self._object(user_id) for user_id in self._visible_ids()[offset : offset + limit]]
 
@@ -154,10 +159,15 @@ class FakeUserRepository(UserRepository):
 
 
 class FakeUnitOfWork(AbstractUnitOfWork):
-    def __init__(self, users: FakeUserRepository | None = None) -> None:
+    """The ended-token store writes at once, like Redis's."""
+
+    def __init__(
+        self, users: FakeUserRepository | None = None, clock: FakeClock | None = None
+    ) -> None:
         self.users: FakeUserRepository = users or FakeUserRepository()
         self.sessions: FakeSessionRepository = FakeSessionRepository(self.users)
         self.audit: FakeAuditRepository = FakeAuditRepository()
+        self.denied_tokens: InMemoryTokenDenylist = InMemoryTokenDenylist(clock or FakeClock())
         self.committed = 0
         self.rolled_back = 0
 
@@ -195,40 +205,6 @@ class CountingHasher(PasswordHasher):
         super().verify_unknown_user(password)
 
 
-class FakeAccessTokenReader(AccessTokenReader):
-    """The token check's view of the in-memory store: committed rows only (the real reader
-    has a connection of its own), and the denylist."""
-
-    def __init__(self, users: FakeUserRepository, denylist: TokenDenylist) -> None:
-        self.users = users
-        self.denylist = denylist
-
-    async def account_of(self, user_id: int, jti: str) -> AccountView | None:
-        row = self.users.rows.get(user_id)
-        if row is None or self.denylist.is_denied(jti):
-            return None
-        return _account_view(row)
-
-
-class FakeSignInReader(SignInReader):
-    """A sign-in's view of the in-memory store: committed rows only, as the real reader,
-    which reads on a connection of its own."""
-
-    def __init__(self, users: FakeUserRepository) -> None:
-        self.users = users
-
-    def find(self, sign_in_name: str) -> SignInRecord | None:
-        field = "email" if "@" in sign_in_name else "username"
-        for row in self.users.rows.values():
-            if str(row[field]).lower() == sign_in_name.lower():
-                return SignInRecord(_account_view(row), row["hashed_password"])
-        return None
-
-
-def _account_view(row: dict[str, Any]) -> AccountView:
-    return AccountView(**{field.name: row[field.name] for field in fields(AccountView)})
-
-
 @dataclass
 class ServiceKit:
     """The three services over one in-memory store, with a counting hasher and a fake clock."""
@@ -249,34 +225,32 @@ class ServiceKit:
         return self.uow.users
 
     def check_token(self, token: str) -> CurrentAccess:
-        """The access check (async, as the application awaits it) run to its end."""
-        return asyncio.run(self.access.authenticate_access_token(token))
+        return self.access.authenticate_access_token(token)
 
 
 def service_kit(
     hasher: CountingHasher | None = None, uow: FakeUnitOfWork | None = None
 ) -> ServiceKit:
-    unit_of_work = uow or FakeUnitOfWork()
+    clock = FakeClock()
+    unit_of_work = uow or FakeUnitOfWork(clock=clock)
+    unit_of_work.denied_tokens.clock = clock
     counting_hasher = hasher or CountingHasher()
     policy = PasswordPolicy(12)
-    clock = FakeClock()
     tokens = TokenService(
         TEST_SECRET_KEY, "HS256", "auth-service", "auth-service", timedelta(minutes=15), clock
     )
-    denylist = InMemoryTokenDenylist(clock)
-    sessions = SessionService(unit_of_work, tokens, denylist, clock, REFRESH_LIFETIME)
+    sessions = SessionService(unit_of_work, tokens, clock, REFRESH_LIFETIME)
     return ServiceKit(
         uow=unit_of_work,
         hasher=counting_hasher,
         policy=policy,
         clock=clock,
         tokens=tokens,
-        denylist=denylist,
+        denylist=unit_of_work.denied_tokens,
         sessions=sessions,
-        access=AccessCheckService(tokens, FakeAccessTokenReader(unit_of_work.users, denylist)),
+        access=AccessCheckService(unit_of_work, tokens),
         auth=AuthService(
             unit_of_work,
-            FakeSignInReader(unit_of_work.users),
             counting_hasher,
             policy,
             sessions,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from A_DatabasePackage.login_database_connection import Database
+from A_DatabasePackage.database import Database
 from B_EntityPackage.login_entity_master import Base
 
 

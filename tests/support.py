@@ -9,8 +9,11 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from A_DatabasePackage.login_database_connection import Database
+from A_DatabasePackage.database import Database
 from A_DatabasePackage.settings import Settings
+from B_EntityPackage.domain import Clock, SystemClock
+from F_RepositoryPackage.token_denylist import SqlAlchemyTokenDenylist
+from F_RepositoryPackage.unit_of_work import SqlAlchemyUnitOfWork
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 STRONG_PASSWORD = "correct horse battery staple"
@@ -86,11 +89,16 @@ def login(client: TestClient, username: str = "alice", password: str = STRONG_PA
 
 
 def checked_out(database: Database) -> int:
-    """Connections of the database's pools in use right now (requests' and reads')."""
-    engines = {id(engine): engine for engine in (database.engine, database.read_engine)}
-    pooled = sum(engine.pool.checkedout() for engine in engines.values())  # type: ignore[attr-defined]
-    reads = database.async_read_pool.in_use_count if database.async_read_pool else 0
-    return int(pooled) + reads
+    """Connections of the database's pool in use right now."""
+    return int(database.engine.pool.checkedout())  # type: ignore[attr-defined]
+
+
+def sql_unit_of_work(database: Database, clock: Clock | None = None) -> SqlAlchemyUnitOfWork:
+    """A unit of work on `database` whose ended-token store is the database's own table."""
+    time_source = clock or SystemClock()
+    return SqlAlchemyUnitOfWork(
+        database.session_factory, lambda session: SqlAlchemyTokenDenylist(session, time_source)
+    )
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -3,7 +3,6 @@ hashing semaphore they configure."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from typing import Any
@@ -11,10 +10,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from A_DatabasePackage.settings import Settings
+from A_DatabasePackage.settings import Settings, available_cores
 from E_SecurityPackage.password_hashing import PasswordHasher
 
-CPUS = os.cpu_count() or 1
+CORES = available_cores()
 
 
 def settings(**values: Any) -> Settings:
@@ -30,7 +29,8 @@ def test_defaults() -> None:
     assert defaults.LOGIN_MAX_FAILURES_PER_ADDRESS == 100
     assert defaults.REGISTER_RATE_LIMIT == "10/minute"
     assert [str(item) for item in defaults.register_rate_limits] == ["10 per 1 minute"]
-    assert defaults.HASH_CONCURRENCY == CPUS
+    assert defaults.WEB_CONCURRENCY == CORES
+    assert defaults.hash_concurrency == max(1, CORES // defaults.WEB_CONCURRENCY)
     assert defaults.TRUSTED_PROXIES == ""
     assert defaults.trusted_proxy_networks == ()
 
@@ -52,13 +52,19 @@ def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (read.LOGIN_FAILURE_WINDOW_SECONDS, read.LOGIN_MAX_FAILURES) == (60, 3)
     assert (read.LOGIN_MAX_FAILURES_PER_ACCOUNT, read.LOGIN_MAX_FAILURES_PER_ADDRESS) == (30, 40)
     assert [item.amount for item in read.register_rate_limits] == [5, 50]
-    assert read.HASH_CONCURRENCY == 7
+    assert read.hash_concurrency == 7
     assert [str(network) for network in read.trusted_proxy_networks] == ["10.0.0.0/8"]
 
 
-def test_empty_hash_concurrency_means_the_cpu_count(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_empty_hash_concurrency_shares_the_cores_among_the_workers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("HASH_CONCURRENCY", "")
-    assert settings().HASH_CONCURRENCY == CPUS
+    monkeypatch.setenv("WEB_CONCURRENCY", "1")
+    assert settings().hash_concurrency == CORES
+    assert settings(WEB_CONCURRENCY=CORES * 2).hash_concurrency == 1
+    if CORES >= 2:
+        assert settings(WEB_CONCURRENCY=2).hash_concurrency == CORES // 2
 
 
 @pytest.mark.parametrize(
@@ -71,6 +77,7 @@ def test_empty_hash_concurrency_means_the_cpu_count(monkeypatch: pytest.MonkeyPa
         ("REGISTER_RATE_LIMIT", "lots"),
         ("REGISTER_RATE_LIMIT", "0/minute"),
         ("HASH_CONCURRENCY", 0),
+        ("WEB_CONCURRENCY", 0),
         ("TRUSTED_PROXIES", "proxy.internal"),
         ("TRUSTED_PROXIES", "10.0.0.0/33"),
     ],
@@ -114,4 +121,4 @@ def test_the_hasher_runs_at_most_its_concurrency_at_once() -> None:
     for thread in threads:
         thread.join(timeout=30)
     assert most == 2
-    assert PasswordHasher(1024, 1, 1).concurrency == CPUS
+    assert PasswordHasher(1024, 1, 1).concurrency == 1

@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from A_DatabasePackage.login_database_connection import Database
-from B_EntityPackage.audit_entities import AuditEvent, AuditEventType
+from A_DatabasePackage.database import Database
+from B_EntityPackage.audit_entities import AuditEvent
+from B_EntityPackage.domain import AuditEventType
 from C_SchemaPackage.audit_schemas import AuditQuery
 from F_RepositoryPackage.unit_of_work import SqlAlchemyUnitOfWork
+from tests.support import sql_unit_of_work
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -32,7 +34,7 @@ def event(
 
 @pytest.fixture
 def stored(database: Database) -> Iterator[SqlAlchemyUnitOfWork]:
-    uow = SqlAlchemyUnitOfWork(session_factory=database.session)
+    uow = sql_unit_of_work(database)
     with uow:
         for item in (
             event(AuditEventType.REGISTER, 1, 0),

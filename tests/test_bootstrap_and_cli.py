@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from A_DatabasePackage.login_database_connection import Database
+from A_DatabasePackage.database import Database
 from A_DatabasePackage.settings import Settings
 from B_EntityPackage.login_entity_master import User
 from I_ControllerPackage.app_factory import create_app

@@ -1,6 +1,6 @@
 """The composition root (I_ControllerPackage.dependencies): a test swaps a service through
-`app.dependency_overrides`, and the sign-in routes resolve a handful of providers, not one per
-part (README "Performance")."""
+`app.dependency_overrides`, or the access check the Bearer dependency asks; the Bearer
+dependency is the OpenAPI security scheme."""
 
 from __future__ import annotations
 
@@ -8,24 +8,23 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security.base import SecurityBase
 from fastapi.testclient import TestClient
 
+from B_EntityPackage.domain import ClientInfo
 from C_SchemaPackage.request import RegisterRequest, UpdateSelfRequest
 from C_SchemaPackage.response import TokenOut, UserOut
-from E_SecurityPackage.access_context import ClientInfo, CurrentAccess
+from E_SecurityPackage.access_context import CurrentAccess
 from E_SecurityPackage.login_auth_jwt import AccessTokenClaims
 from G_ServiceFunctionPackage.access_check_service_function import AccessCheckServiceInterface
 from G_ServiceFunctionPackage.login_service_function import AuthServiceInterface
-from I_ControllerPackage import account_routes, auth_routes
+from I_ControllerPackage import account_routes
 from I_ControllerPackage.dependencies import get_auth_service, get_current_access, get_current_user
 from tests.support import STRONG_PASSWORD
-
-SIGN_IN_ROUTES = ("/login", "/register", "/users/code")
-MAX_PROVIDERS_PER_SIGN_IN = 5
 
 
 class RecordingAuthService(AuthServiceInterface):
@@ -81,21 +80,6 @@ def test_a_test_swaps_the_sign_in_service(app: FastAPI) -> None:
     assert (name, password, client_info.user_agent) == ("nobody", STRONG_PASSWORD, "swap-test")
 
 
-def test_sign_in_routes_resolve_a_handful_of_providers() -> None:
-    """FastAPI resolves each provider of a route for every request; a sign-in that resolved
-    27 spent a third of its event-loop time on it. One provider per service keeps it small."""
-    routes = {
-        route.path: route
-        for route in auth_routes.router.routes
-        if isinstance(route, APIRoute) and route.path in SIGN_IN_ROUTES
-    }
-    assert set(routes) == set(SIGN_IN_ROUTES)
-    for path, route in routes.items():
-        resolved = list(_providers(route.dependant))
-        assert get_auth_service in resolved, path
-        assert len(resolved) <= MAX_PROVIDERS_PER_SIGN_IN, (path, resolved)
-
-
 SWAPPED_USER = UserOut(
     id=4242,
     username="swapped",
@@ -126,7 +110,7 @@ class AnyTokenAccessCheck(AccessCheckServiceInterface):
     def __init__(self) -> None:
         self.tokens: list[str] = []
 
-    async def authenticate_access_token(self, token: str) -> CurrentAccess:
+    def authenticate_access_token(self, token: str) -> CurrentAccess:
         self.tokens.append(token)
         return swapped_access(token)
 
@@ -139,10 +123,12 @@ def test_a_test_swaps_the_current_user_dependency(app: FastAPI) -> None:
     assert answer.json()["username"] == "swapped"
 
 
-def test_a_test_swaps_the_access_check_the_dependency_asks(app: FastAPI) -> None:
+def test_a_test_swaps_the_access_check_the_dependency_asks(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
     check = AnyTokenAccessCheck()
+    monkeypatch.setattr(get_current_access, "access_check_of", lambda _request: check)
     with TestClient(app) as client:
-        client.app.state.access_check = check  # type: ignore[attr-defined]
         answer = client.get("/users/me", headers={"Authorization": "bearer  not-a-jwt "})
         missing = client.get("/users/me")
     assert answer.status_code == 200, answer.text
@@ -152,9 +138,7 @@ def test_a_test_swaps_the_access_check_the_dependency_asks(app: FastAPI) -> None
 
 
 def test_the_token_check_is_one_dependency_that_openapi_sees_as_the_scheme() -> None:
-    """Every signed-in request resolves the current-user dependency, and FastAPI's resolving
-    costs about as much per provider as the token's signature check: /users/me resolves two
-    (the user, and the scheme that checks the token), where it resolved four."""
+    """/users/me resolves the user, and the scheme that checks the token."""
     [route] = [
         route
         for route in account_routes.router.routes
@@ -163,24 +147,6 @@ def test_the_token_check_is_one_dependency_that_openapi_sees_as_the_scheme() -> 
     assert list(_providers(route.dependant)) == [get_current_user, get_current_access]
     assert isinstance(get_current_access, SecurityBase)
     assert get_current_access.scheme_name == "OAuth2PasswordBearer"
-
-
-def _matched_in_order(routes: list[Any]) -> Iterator[str]:
-    """The paths in the order a request is matched against them: FastAPI keeps an included
-    router as one entry (`original_router`) and matches its routes in turn."""
-    for route in routes:
-        included = getattr(route, "original_router", None)
-        if included is not None:
-            yield from _matched_in_order(included.routes)
-        elif isinstance(route, APIRoute):
-            yield route.path
-
-
-def test_the_busiest_routes_are_matched_first(app: FastAPI) -> None:
-    paths = list(_matched_in_order(app.routes))
-    assert paths[0] == "/users/me"
-    assert paths.index("/users/me") < paths.index("/users/{user_id}")
-    assert paths.index("/login") < paths.index("/healthz")
 
 
 def test_the_docs_list_every_tag_in_a_fixed_order(client: TestClient) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
-from A_DatabasePackage.login_database_connection import Database
+from A_DatabasePackage.database import Database
 from A_DatabasePackage.migrations_runner import alembic_config, upgrade_to_head
 from tests.admin_support import admin_headers, assert_error, me_status
 from tests.support import OTHER_STRONG_PASSWORD, STRONG_PASSWORD, bearer, login, register

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from A_DatabasePackage.login_database_connection import Database
+from A_DatabasePackage.database import Database
 from A_DatabasePackage.settings import Settings
 from B_EntityPackage.login_entity_master import User
 from tests.fuzz_support import empty_tables

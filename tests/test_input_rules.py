@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from A_DatabasePackage.login_database_connection import Database
+from A_DatabasePackage.database import Database
 from tests.support import STRONG_PASSWORD, bearer, register
 from tests.test_login import create_admin_token
 from tests.test_register import user_count

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from A_DatabasePackage.login_database_connection import Database
+from A_DatabasePackage.database import Database
 from tests.support import STRONG_PASSWORD, bearer, login, register
 from tests.test_register import user_count
 

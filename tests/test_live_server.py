@@ -18,7 +18,7 @@ from jose import jwt
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from A_DatabasePackage.login_database_connection import Database
+from A_DatabasePackage.database import Database
 from B_EntityPackage.login_entity_master import User
 from tests.live_server import (
     PROJECT_ROOT,

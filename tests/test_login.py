@@ -9,12 +9,18 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from A_DatabasePackage.login_database_connection import Database
+from A_DatabasePackage.database import Database
 from C_SchemaPackage.request import RegisterRequest
-from F_RepositoryPackage.unit_of_work import SqlAlchemyUnitOfWork
 from H_ServiceImplementationPackage.user_admin_service_implementation import UserAdminService
 from I_ControllerPackage.dependencies import SecurityComponents
-from tests.support import OTHER_STRONG_PASSWORD, STRONG_PASSWORD, bearer, login, register
+from tests.support import (
+    OTHER_STRONG_PASSWORD,
+    STRONG_PASSWORD,
+    bearer,
+    login,
+    register,
+    sql_unit_of_work,
+)
 
 TOKEN_KEYS = {"access_token", "token_type", "expires_in", "refresh_token", "refresh_expires_in"}
 ADMIN_PASSWORD = "admin pass phrase for tests"
@@ -25,7 +31,7 @@ def create_admin_token(app: FastAPI, client: TestClient, username: str = "root")
     security: SecurityComponents = app.state.security
     database: Database = app.state.database
     service = UserAdminService(
-        SqlAlchemyUnitOfWork(session_factory=database.session),
+        sql_unit_of_work(database),
         security.hasher,
         security.policy,
         security.clock,

@@ -6,8 +6,7 @@ import re
 
 from fastapi.testclient import TestClient
 
-from A_DatabasePackage.login_database_connection import Database
-from F_RepositoryPackage.sign_in_reader import SqlAlchemySignInReader
+from A_DatabasePackage.database import Database
 from I_ControllerPackage.app_factory import create_app
 from tests.support import (
     FAST_ARGON2,
@@ -15,15 +14,17 @@ from tests.support import (
     STRONG_PASSWORD,
     make_settings,
     register,
+    sql_unit_of_work,
 )
 
 PARAMETERS = re.compile(r"^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$")
 
 
 def stored_hash(database: Database, username: str) -> str:
-    record = SqlAlchemySignInReader(database.read_connection).find(username)
-    assert record is not None
-    return record.hashed_password
+    with sql_unit_of_work(database) as uow:
+        user = uow.users.find_by_sign_in_name(username)
+        assert user is not None
+        return user.hashed_password
 
 
 def hash_parameters(hashed: str) -> tuple[int, int, int]:

@@ -23,7 +23,7 @@ from E_SecurityPackage.login_throttle import (
     redis_login_throttle,
 )
 from E_SecurityPackage.rate_limit_storage import SWEEP_EVERY, ClockMemoryStorage
-from E_SecurityPackage.token_denylist import redis_client_from_url
+from F_RepositoryPackage.token_denylist import redis_client_from_url
 from tests.support import FakeClock
 
 SECRET = b"k" * 32

@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
-from A_DatabasePackage.login_database_connection import Database
+from A_DatabasePackage.database import Database
 from A_DatabasePackage.migrations_runner import alembic_config, upgrade_to_head
 from A_DatabasePackage.settings import Settings
 from I_ControllerPackage.app_factory import create_app

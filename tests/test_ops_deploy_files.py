@@ -16,7 +16,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
 from A_DatabasePackage.settings import Settings
-from deploy.process_setup import UVICORN_OPTIONS
 from deploy.worker import ServiceWorker
 from tests.deploy_files import (
     COMPOSE_FILE,
@@ -149,7 +148,6 @@ def test_the_worker_believes_no_proxy_header_and_sends_no_server_header() -> Non
     assert ServiceWorker.CONFIG_KWARGS["proxy_headers"] is False
     assert ServiceWorker.CONFIG_KWARGS["server_header"] is False
     assert ServiceWorker.CONFIG_KWARGS["access_log"] is False
-    assert ServiceWorker.CONFIG_KWARGS == UVICORN_OPTIONS  # httptools on uvloop, as deploy.serve
 
 
 # The Grafana dashboard

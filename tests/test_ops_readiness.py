@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from A_DatabasePackage.readiness import READINESS_TIMEOUT_SECONDS
 from I_ControllerPackage.app_factory import create_app
+from I_ControllerPackage.readiness import READINESS_TIMEOUT_SECONDS
 from tests.live_server import free_port
 from tests.support import in_ci, make_settings
 from tests.test_sessions_redis_outage import PrivateRedis

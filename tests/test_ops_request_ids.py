@@ -108,7 +108,7 @@ def _ids_of_a_forked_child(count: int) -> list[str]:
 
 def test_new_request_ids_differ_between_calls_and_between_forked_workers() -> None:
     """The ids come from `random`, which each process seeds afresh (gunicorn forks its
-    workers, deploy.serve spawns them), so two workers never repeat each other's ids."""
+    workers), so two workers never repeat each other's ids."""
     context = multiprocessing.get_context("fork")
     with context.Pool(1) as pool:
         child = pool.apply(_ids_of_a_forked_child, (500,))

@@ -9,10 +9,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from A_DatabasePackage.login_database_connection import Database
-from F_RepositoryPackage.unit_of_work import SqlAlchemyUnitOfWork
+from A_DatabasePackage.database import Database
 from I_ControllerPackage.app_factory import create_app
-from tests.support import STRONG_PASSWORD, bearer, login, make_settings, register
+from tests.support import STRONG_PASSWORD, bearer, login, make_settings, register, sql_unit_of_work
 
 USER_OUT_KEYS = {
     "id",
@@ -28,7 +27,7 @@ USER_OUT_KEYS = {
 
 def user_count(database: Database) -> int:
     """How many accounts the database holds, read through the repository."""
-    with SqlAlchemyUnitOfWork(session_factory=database.session) as uow:
+    with sql_unit_of_work(database) as uow:
         return uow.users.count()
 
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import make_url
 
-from A_DatabasePackage.login_database_connection import Database
+from A_DatabasePackage.database import Database
 from A_DatabasePackage.migrations_runner import upgrade_to_head
 from B_EntityPackage.login_entity_master import User
 from C_SchemaPackage.request import RegisterRequest
@@ -22,12 +22,9 @@ from D_CustomExceptionPackage.errors import EmailTakenError, UsernameTakenError
 from E_SecurityPackage.login_auth_jwt import TokenService
 from E_SecurityPackage.password_hashing import PasswordHasher
 from E_SecurityPackage.password_policy import PasswordPolicy
-from F_RepositoryPackage.sign_in_reader import SqlAlchemySignInReader
-from F_RepositoryPackage.token_denylist_repository import SqlAlchemyTokenDenylist
-from F_RepositoryPackage.unit_of_work import SqlAlchemyUnitOfWork
 from H_ServiceImplementationPackage.login_service_implementation import AuthService
 from H_ServiceImplementationPackage.session_service_implementation import SessionService
-from tests.support import STRONG_PASSWORD, TEST_SECRET_KEY, FakeClock
+from tests.support import STRONG_PASSWORD, TEST_SECRET_KEY, FakeClock, sql_unit_of_work
 
 THREADS = 8
 
@@ -52,13 +49,10 @@ def auth_service(database: Database) -> AuthService:
     tokens = TokenService(
         TEST_SECRET_KEY, "HS256", "auth-service", "auth-service", timedelta(minutes=15), clock
     )
-    uow = SqlAlchemyUnitOfWork(session_factory=database.session)
-    sessions = SessionService(
-        uow, tokens, SqlAlchemyTokenDenylist(uow.session, clock), clock, timedelta(days=7)
-    )
+    uow = sql_unit_of_work(database, clock)
+    sessions = SessionService(uow, tokens, clock, timedelta(days=7))
     return AuthService(
         uow,
-        SqlAlchemySignInReader(database.read_connection),
         PasswordHasher(1024, 1, 1),
         PasswordPolicy(12),
         sessions,

@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from A_DatabasePackage.login_database_connection import Database
-from B_EntityPackage.login_entity_master import Role, User
+from A_DatabasePackage.database import Database
+from B_EntityPackage.domain import Role
+from B_EntityPackage.login_entity_master import User
 from D_CustomExceptionPackage.errors import EmailTakenError, UsernameTakenError
 from F_RepositoryPackage.login_repository import SqlAlchemyUserRepository
-from F_RepositoryPackage.unit_of_work import SqlAlchemyUnitOfWork
+from tests.support import checked_out, sql_unit_of_work
 
 NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -71,21 +72,15 @@ def test_add_assigns_an_id_and_stores_the_fields(database: Database) -> None:
         assert loaded.created_at.tzinfo is not None
 
 
-def test_add_writes_at_once_and_does_not_track_the_entity(database: Database) -> None:
-    """The new row is in the transaction without a flush; the entity only carried its values,
-    so a later change to it is not saved, and a rollback takes the row back."""
+def test_add_writes_at_once_and_a_rollback_takes_it_back(database: Database) -> None:
+    """The new row is in the transaction when add returns, with its id; a rollback takes it
+    back."""
     with database.session() as session:
         repository = SqlAlchemyUserRepository(session)
         user = repository.add(make_user("alice"))
-        assert user not in session
-        assert not session.new
+        assert user.id is not None
         assert session.scalar(select(User.username).where(User.id == user.id)) == "alice"
-        user.full_name = "Not Saved"
         session.commit()
-    with database.session() as session:
-        loaded = SqlAlchemyUserRepository(session).get(user.id)
-        assert loaded is not None
-        assert loaded.full_name is None
     with database.session() as session:
         SqlAlchemyUserRepository(session).add(make_user("bob"))
         session.rollback()
@@ -244,16 +239,23 @@ def test_delete_without_commit_is_not_kept(database: Database) -> None:
 
 
 def test_unit_of_work_rolls_back_without_commit(database: Database) -> None:
-    with SqlAlchemyUnitOfWork(session_factory=database.session) as uow:
+    with sql_unit_of_work(database) as uow:
         uow.users.add(make_user("alice"))
-    with SqlAlchemyUnitOfWork(session_factory=database.session) as uow:
+    with sql_unit_of_work(database) as uow:
         uow.users.add(make_user("bob"))
         uow.commit()
     assert stored_usernames(database) == ["bob"]
 
 
-def test_unit_of_work_needs_exactly_one_session_source(database: Database) -> None:
-    with pytest.raises(ValueError, match="either a session or a session factory"):
-        SqlAlchemyUnitOfWork()
-    with database.session() as session, pytest.raises(ValueError, match="either"):
-        SqlAlchemyUnitOfWork(session=session, session_factory=database.session)
+def test_each_block_of_a_unit_of_work_is_a_new_session_closed_at_its_end(
+    database: Database,
+) -> None:
+    uow = sql_unit_of_work(database)
+    with uow:
+        first = uow.session
+        uow.users.add(make_user("alice"))
+        uow.commit()
+    with uow:
+        assert uow.session is not first
+        assert uow.users.find_by_sign_in_name("ALICE") is not None
+    assert checked_out(database) == 0

@@ -11,9 +11,9 @@ from D_CustomExceptionPackage.errors import (
     PasswordTooShortError,
     WeakPasswordError,
 )
-from E_SecurityPackage.current_user import bearer_token_from_header
 from E_SecurityPackage.password_hashing import PasswordHasher
 from E_SecurityPackage.password_policy import PasswordPolicy, load_common_passwords
+from I_ControllerPackage.current_user import bearer_token_from_header
 from tests.support import OTHER_STRONG_PASSWORD, STRONG_PASSWORD
 
 GARBAGE_HASHES = [

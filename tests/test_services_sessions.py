@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from jose import jwt
 
+from B_EntityPackage.domain import ClientInfo
 from C_SchemaPackage.request import AdminUpdateRequest, RegisterRequest, UpdateSelfRequest
 from C_SchemaPackage.response import TokenOut, UserOut
 from D_CustomExceptionPackage.errors import (
@@ -16,7 +17,7 @@ from D_CustomExceptionPackage.errors import (
     RefreshTokenReusedError,
     SessionNotFoundError,
 )
-from E_SecurityPackage.access_context import ClientInfo, CurrentAccess
+from E_SecurityPackage.access_context import CurrentAccess
 from tests.fakes import CLIENT, REFRESH_LIFETIME, ServiceKit, service_kit
 from tests.support import OTHER_STRONG_PASSWORD, STRONG_PASSWORD
 

@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from A_DatabasePackage.login_database_connection import Database
+from A_DatabasePackage.database import Database
 from B_EntityPackage.session_entities import AuthSession, RefreshToken
 from I_ControllerPackage.app_factory import create_app
 from tests.live_server import PROJECT_ROOT, live_server, settings_env

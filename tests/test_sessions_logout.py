@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from A_DatabasePackage.login_database_connection import Database
+from A_DatabasePackage.database import Database
 from B_EntityPackage.session_entities import AuthSession, RevokedAccessToken
 from tests.admin_support import assert_error, me_status, unverified_claims
 from tests.support import FakeClock, bearer, register

@@ -8,10 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from A_DatabasePackage.login_database_connection import Database
+from A_DatabasePackage.database import Database
 from B_EntityPackage.session_entities import RevokedAccessToken
-from E_SecurityPackage.token_denylist import DeniedToken
-from F_RepositoryPackage.token_denylist_repository import SqlAlchemyTokenDenylist
+from F_RepositoryPackage.token_denylist import DeniedToken, SqlAlchemyTokenDenylist
 from tests.support import FixedClock
 
 NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)

@@ -1,7 +1,7 @@
 """SQLite: rebuild the case-insensitive unique indexes with the Unicode-aware lower().
 
 The service now replaces SQLite's ASCII-only lower() on every connection (see
-A_DatabasePackage.login_database_connection.unicode_lower); indexes built with the old one
+A_DatabasePackage.database.unicode_lower); indexes built with the old one
 must be rebuilt so lookups and uniqueness agree with it. PostgreSQL's lower() already folds
 Unicode: nothing to do there.
 

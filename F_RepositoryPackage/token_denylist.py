@@ -1,9 +1,10 @@
-"""Ended access tokens, remembered by `jti` until they would have expired.
+"""The ended-token store: access tokens ended before their expiry, remembered by `jti` until
+they would have expired.
 
 One interface, two stores: Redis when REDIS_URL is set (a key per token that expires with the
-token), else the database (see F_RepositoryPackage.token_denylist_repository). Either way every
-worker and every instance sees the same list. A Redis outage fails closed: SERVICE_UNAVAILABLE,
-never a token accepted because its check could not be made.
+token), else the database's `revoked_access_tokens` table. Either way every worker and every
+instance sees the same list. A Redis outage fails closed: SERVICE_UNAVAILABLE, never a token
+accepted because its check could not be made.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import redis
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from B_EntityPackage.domain import Clock
+from B_EntityPackage.session_entities import RevokedAccessToken
 from D_CustomExceptionPackage.errors import ServiceUnavailableError
-from E_SecurityPackage.clock import Clock
 
 REDIS_KEY_PREFIX = "auth:denied-jti:"
 REDIS_TIMEOUT_SECONDS = 1.0
@@ -39,6 +43,38 @@ class TokenDenylist(abc.ABC):
     def is_denied(self, jti: str) -> bool: ...
 
 
+class SqlAlchemyTokenDenylist(TokenDenylist):
+    """Writes in the unit of work's session, so an ended session and its denied tokens commit
+    together. Expired rows are deleted by SessionRepository.prune_expired."""
+
+    def __init__(self, session: Session, clock: Clock) -> None:
+        self.session = session
+        self.clock = clock
+
+    def deny(self, tokens: Iterable[DeniedToken]) -> None:
+        now = self.clock.now()
+        fresh = {token.jti: token for token in tokens if token.expires_at > now}
+        if not fresh:
+            return
+        known = set(
+            self.session.scalars(
+                select(RevokedAccessToken.jti).where(RevokedAccessToken.jti.in_(fresh))
+            )
+        )
+        self.session.add_all(
+            RevokedAccessToken(jti=token.jti, expires_at=token.expires_at)
+            for jti, token in fresh.items()
+            if jti not in known
+        )
+        self.session.flush()
+
+    def is_denied(self, jti: str) -> bool:
+        statement = select(RevokedAccessToken.jti).where(
+            RevokedAccessToken.jti == jti, RevokedAccessToken.expires_at > self.clock.now()
+        )
+        return self.session.scalar(statement) is not None
+
+
 @contextmanager
 def redis_outage_is_unavailable() -> Iterator[None]:
     try:
@@ -50,6 +86,9 @@ def redis_outage_is_unavailable() -> Iterator[None]:
 
 
 class RedisTokenDenylist(TokenDenylist):
+    """Writes at once, before the unit of work commits: a Redis outage then answers 503 and
+    the database change is rolled back, so nothing is ended halfway."""
+
     def __init__(self, client: redis.Redis, clock: Clock) -> None:
         self.client = client
         self.clock = clock

@@ -1,12 +1,10 @@
 """The current-user dependency: Bearer header -> verified token -> active account.
 
 `BearerAccessCheck` is an `OAuth2PasswordBearer(tokenUrl="login")`, so the OpenAPI document
-declares the scheme and Swagger's Authorize button signs in through /login; called as a
+declares the scheme and Swagger's Authorize button signs in through /login. Called as a
 dependency it reads the header itself, so that a missing header (NOT_AUTHENTICATED) and any
-other unusable value (INVALID_TOKEN) answer differently, and so the scheme name is matched
-case-insensitively (RFC 7235). It is one dependency, not a scheme plus a check plus a
-provider: every signed-in request resolves it, and FastAPI's resolving costs about as much
-per dependency as the token's signature check (README "Performance").
+other unusable value (INVALID_TOKEN) answer differently, and the scheme name is matched
+case-insensitively (RFC 7235).
 """
 
 from collections.abc import Awaitable, Callable
@@ -19,13 +17,14 @@ from C_SchemaPackage.response import UserOut
 from D_CustomExceptionPackage.errors import ForbiddenError, InvalidTokenError, NotAuthenticatedError
 from E_SecurityPackage.access_context import CurrentAccess
 from G_ServiceFunctionPackage.access_check_service_function import AccessCheckServiceInterface
+from I_ControllerPackage.blocking import run_blocking
 
 T = TypeVar("T")
 Provider = Callable[..., Awaitable[T]]
-"""A FastAPI dependency declared `async def` (it runs on the event loop, no thread hop)."""
+"""A FastAPI dependency declared `async def`."""
 
 AccessCheckOf = Callable[[Request], AccessCheckServiceInterface]
-"""Where the application keeps its access check (the composition root decides)."""
+"""Builds the access check for a request (the composition root decides)."""
 
 SCHEME_NAME = "OAuth2PasswordBearer"
 
@@ -45,7 +44,7 @@ class BearerAccessCheck(OAuth2PasswordBearer):
     """The Bearer scheme as documented in OpenAPI, and the check of the token it carries.
 
     Tests swap it like any dependency (`app.dependency_overrides[get_current_access]`), or
-    swap the access check it is given through `access_check_of`.
+    the access check it is given through `access_check_of`.
     """
 
     def __init__(self, access_check_of: AccessCheckOf) -> None:
@@ -55,7 +54,8 @@ class BearerAccessCheck(OAuth2PasswordBearer):
     # The parent's call answers the bare token string; this one answers the checked access.
     async def __call__(self, request: Request) -> CurrentAccess:  # type: ignore[override]
         token = bearer_token_from_header(request.headers.get("authorization"))
-        access = await self.access_check_of(request).authenticate_access_token(token)
+        check = self.access_check_of(request)
+        access = await run_blocking(check.authenticate_access_token, token)
         request.state.user_id = access.user.id
         return access
 
