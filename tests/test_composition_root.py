@@ -1,6 +1,6 @@
 """The composition root (I_ControllerPackage.dependencies): a test swaps a service through
 `app.dependency_overrides`, and the sign-in routes resolve a handful of providers, not one per
-part (README "Performance")."""
+part."""
 
 from __future__ import annotations
 
