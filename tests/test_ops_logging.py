@@ -3,8 +3,8 @@ user, X-Request-ID taken from the client when sane or made and always echoed, ap
 events on the same logger with the same id, and never a password, token, hash or
 Authorization header.
 
-The main flow runs against a real uvicorn process (started with --no-access-log, as the README
-says) and reads what it wrote to stdout.
+The main flow runs against a real uvicorn process (started with --no-access-log, as
+docs/operations.md says) and reads what it wrote to stdout.
 """
 
 from __future__ import annotations
