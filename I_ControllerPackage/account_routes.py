@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response, status
 from C_SchemaPackage.request import DeleteSelfRequest, UpdateSelfRequest
 from C_SchemaPackage.response import UserOut
 from I_ControllerPackage.blocking import run_blocking
-from I_ControllerPackage.dependencies import AuthServiceDep, CurrentUser
+from I_ControllerPackage.dependencies import AuthServiceDep, CurrentUser, HashingLaneDep
 from I_ControllerPackage.openapi_responses import error_responses
 
 router = APIRouter(tags=["account"])
@@ -29,8 +29,10 @@ async def read_me(user: CurrentUser) -> UserOut:
     responses=error_responses(401, 403, 409, 413, 415, 422, 429),
     summary="Change your own account (current_password needed for email or password)",
 )
-async def update_me(body: UpdateSelfRequest, user: CurrentUser, service: AuthServiceDep) -> UserOut:
-    return await run_blocking(service.update_self, user.id, body)
+async def update_me(
+    body: UpdateSelfRequest, user: CurrentUser, service: AuthServiceDep, lane: HashingLaneDep
+) -> UserOut:
+    return await run_blocking(service.update_self, user.id, body, lane=lane)
 
 
 @router.delete(
@@ -41,7 +43,7 @@ async def update_me(body: UpdateSelfRequest, user: CurrentUser, service: AuthSer
     summary="Delete your own account (password required)",
 )
 async def delete_me(
-    body: DeleteSelfRequest, user: CurrentUser, service: AuthServiceDep
+    body: DeleteSelfRequest, user: CurrentUser, service: AuthServiceDep, lane: HashingLaneDep
 ) -> Response:
-    await run_blocking(service.delete_self, user.id, body.password)
+    await run_blocking(service.delete_self, user.id, body.password, lane=lane)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

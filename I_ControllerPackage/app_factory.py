@@ -31,7 +31,7 @@ from I_ControllerPackage import (
     session_routes,
     user_admin_routes,
 )
-from I_ControllerPackage.blocking import run_blocking
+from I_ControllerPackage.blocking import ThreadLane, run_blocking
 from I_ControllerPackage.dependencies import (
     SecurityComponents,
     build_login_throttle,
@@ -158,6 +158,8 @@ def create_app(
         app.state.redis,
         rate_limit_key_prefix or login_throttle.DEFAULT_KEY_PREFIX,
     )
+    # Twice the hashing slots: a call does its database work while another one hashes.
+    app.state.hashing_lane = ThreadLane(2 * settings.hash_concurrency)
     app.state.unit_of_work_factory = unit_of_work_factory(database, app.state.redis, security.clock)
     app.trusted_proxies = security.trusted_proxies
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Response, status
 from C_SchemaPackage.request import LoginRequest, RegisterRequest
 from C_SchemaPackage.response import TokenOut, UserOut
 from I_ControllerPackage.blocking import run_blocking
-from I_ControllerPackage.dependencies import AuthServiceDep, ClientInfoDep
+from I_ControllerPackage.dependencies import AuthServiceDep, ClientInfoDep, HashingLaneDep
 from I_ControllerPackage.login_body import LOGIN_OPENAPI_BODY, read_login_body
 from I_ControllerPackage.openapi_responses import error_responses, success_headers
 
@@ -47,10 +47,13 @@ async def login(
     response: Response,
     service: AuthServiceDep,
     client: ClientInfoDep,
+    lane: HashingLaneDep,
 ) -> TokenOut:
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
-    return await run_blocking(service.login, credentials.username, credentials.password, client)
+    return await run_blocking(
+        service.login, credentials.username, credentials.password, client, lane=lane
+    )
 
 
 @router.post(
@@ -59,5 +62,7 @@ async def login(
     responses=error_responses(401, 403, 413, 415, 422, 429),
     summary="Check a username (or email) and password; answer with that account",
 )
-async def check_credentials(body: LoginRequest, service: AuthServiceDep) -> UserOut:
-    return await run_blocking(service.verify_credentials, body.username, body.password)
+async def check_credentials(
+    body: LoginRequest, service: AuthServiceDep, lane: HashingLaneDep
+) -> UserOut:
+    return await run_blocking(service.verify_credentials, body.username, body.password, lane=lane)

@@ -55,6 +55,7 @@ from H_ServiceImplementationPackage.login_service_implementation import AuthServ
 from H_ServiceImplementationPackage.session_pruning import PruneSchedule
 from H_ServiceImplementationPackage.session_service_implementation import SessionService
 from H_ServiceImplementationPackage.user_admin_service_implementation import UserAdminService
+from I_ControllerPackage.blocking import ThreadLane
 from I_ControllerPackage.current_user import (
     BearerAccessCheck,
     admin_dependency,
@@ -163,6 +164,12 @@ async def get_db(request: Request) -> AbstractUnitOfWork:
     return _new_unit_of_work(request)
 
 
+async def get_hashing_lane(request: Request) -> ThreadLane:
+    """The worker threads of the calls that hash a password (I_ControllerPackage.blocking)."""
+    lane: ThreadLane = request.app.state.hashing_lane
+    return lane
+
+
 async def get_client_info(request: Request) -> ClientInfo:
     """The client's address (X-Forwarded-For believed only from TRUSTED_PROXIES) and agent."""
     return ClientInfo(
@@ -172,6 +179,7 @@ async def get_client_info(request: Request) -> ClientInfo:
 
 
 UnitOfWorkDep = Annotated[AbstractUnitOfWork, Depends(get_db)]
+HashingLaneDep = Annotated[ThreadLane, Depends(get_hashing_lane)]
 ClientInfoDep = Annotated[ClientInfo, Depends(get_client_info)]
 
 
