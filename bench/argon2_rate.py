@@ -1,6 +1,6 @@
 """The physical limit for sign-ins: Argon2id verifications per second on this machine, with
-the service's own PasswordHasher and parameters, in as many processes as the service has
-workers (each verification is single-threaded with ARGON2_PARALLELISM=1)."""
+the service's own PasswordHasher and default parameters, in as many processes as the service
+has workers (each verification is single-threaded with ARGON2_PARALLELISM=1)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,22 @@ from E_SecurityPackage.password_hashing import PasswordHasher
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 (the bench account's, everywhere in bench/)
 
+Argon2Parameters = tuple[int, int, int]
+
+
+def default_parameters() -> Argon2Parameters:
+    """Memory (KiB), time cost and parallelism the service uses when none are configured."""
+    fields = Settings.model_fields
+    return (
+        int(fields["ARGON2_MEMORY_KIB"].default),
+        int(fields["ARGON2_TIME_COST"].default),
+        int(fields["ARGON2_PARALLELISM"].default),
+    )
+
 
 def _verify_for(
     seconds: float,
-    parameters: tuple[int, int, int],
+    parameters: Argon2Parameters,
     start: Barrier,
     results: Queue[tuple[float, float]],
 ) -> None:
@@ -35,14 +47,11 @@ def _verify_for(
     results.put((count / elapsed, (time.process_time() - cpu_started) / count))
 
 
-def verify_rate(settings: Settings, processes: int, seconds: float) -> tuple[float, float]:
+def verify_rate(
+    parameters: Argon2Parameters, processes: int, seconds: float
+) -> tuple[float, float]:
     """Verifications per second summed over `processes` processes running at once, and the
     CPU seconds one verification takes."""
-    parameters = (
-        settings.ARGON2_MEMORY_KIB,
-        settings.ARGON2_TIME_COST,
-        settings.ARGON2_PARALLELISM,
-    )
     context = multiprocessing.get_context("spawn")
     start = context.Barrier(processes)
     results: Queue[tuple[float, float]] = context.Queue()

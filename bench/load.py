@@ -4,17 +4,20 @@ the latency of GET /healthz."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.client import HTTPConnection
 from pathlib import Path
 
 REPORT_MARKER = "BENCH_JSON "
-# wrk's `done` hook prints one JSON line that run.py reads back.
+# wrk's `done` hook prints one JSON line that run_wrk reads back.
 LUA_REPORT = """
 done = function(summary, latency, requests)
   local errors = summary.errors
@@ -39,6 +42,7 @@ wrk.body = {json.dumps(body)}
 
 
 def lua_get(path: str, headers: dict[str, str]) -> str:
+    """Every request the same GET with these headers."""
     header_lines = "\n".join(
         f"wrk.headers[{json.dumps(key)}] = {json.dumps(value)}" for key, value in headers.items()
     )
@@ -71,6 +75,8 @@ end
 
 @dataclass(frozen=True)
 class LoadResult:
+    """What wrk's report says about one run."""
+
     requests: int
     seconds: float
     non_2xx: int
@@ -78,45 +84,49 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
 
-    @property
-    def rate(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
-
 
 def wrk_binary() -> str:
+    """wrk's path; installs Debian's package first when it is missing and this is root."""
     found = shutil.which("wrk")
     if found:
         return found
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        raise RuntimeError("wrk is missing: install Debian's package `wrk` (apt-get install wrk)")
     print("wrk is missing: installing Debian's wrk package", flush=True)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
-    return "wrk"
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "wrk"]):
+        subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
+    return shutil.which("wrk") or "wrk"
 
 
-def run_wrk(
-    base_url: str, script: str, seconds: float, connections: int, threads: int = 1
-) -> LoadResult:
+@contextmanager
+def _script_file(script: str) -> Iterator[Path]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
-        script_path = Path(handle.name)
+    path = Path(handle.name)
     try:
+        yield path
+    finally:
+        path.unlink()
+
+
+def _wrk_command(base_url: str, script: Path, seconds: float, connections: int) -> list[str]:
+    duration = f"{max(1, round(seconds))}s"
+    return [
+        *(wrk_binary(), "-t1", f"-c{connections}", f"-d{duration}", "--timeout", "30s"),
+        *("-s", str(script), base_url),
+    ]
+
+
+def run_wrk(base_url: str, script: str, seconds: float, connections: int) -> LoadResult:
+    """One wrk thread with `connections` connections for `seconds` (whole seconds)."""
+    with _script_file(script) as path:
         completed = subprocess.run(
-            [
-                wrk_binary(),
-                f"-t{threads}",
-                f"-c{connections}",
-                f"-d{max(1, round(seconds))}s",
-                "--timeout",
-                "30s",
-                "-s",
-                str(script_path),
-                base_url,
-            ],
+            _wrk_command(base_url, path, seconds, connections),
             capture_output=True,
             text=True,
             check=True,
         )
-    finally:
-        script_path.unlink()
     line = next(
         (line for line in completed.stdout.splitlines() if line.startswith(REPORT_MARKER)), None
     )
@@ -133,29 +143,23 @@ def run_wrk(
     )
 
 
-def start_wrk(
-    base_url: str, script: str, seconds: float, connections: int, threads: int = 1
-) -> subprocess.Popen[str]:
-    """A background flood (its report is not read)."""
-    handle = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)  # noqa: SIM115
-    handle.write(script)
-    handle.close()
-    return subprocess.Popen(
-        [
-            wrk_binary(),
-            f"-t{threads}",
-            f"-c{connections}",
-            f"-d{max(1, round(seconds))}s",
-            "--timeout",
-            "30s",
-            "-s",
-            handle.name,
-            base_url,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+@contextmanager
+def flood(base_url: str, script: str, seconds: float, connections: int) -> Iterator[None]:
+    """wrk in the background for `seconds` while the block runs; waits for it on the way out."""
+    with _script_file(script) as path:
+        process = subprocess.Popen(
+            _wrk_command(base_url, path, seconds, connections),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            yield
+        finally:
+            try:
+                process.wait(timeout=seconds + 60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def percentiles(timings_ms: list[float]) -> tuple[float, float]:
@@ -166,7 +170,7 @@ def percentiles(timings_ms: list[float]) -> tuple[float, float]:
 
 def probe_latency(host: str, port: int, path: str, seconds: float, interval: float) -> list[float]:
     """GET `path` once every `interval` seconds over one kept-alive connection, as a health
-    checker does, and time each answer (run in its own process by run.py)."""
+    checker does, and time each answer in ms (bench/run.py runs it in a process of its own)."""
     connection = HTTPConnection(host, port, timeout=30)
     timings: list[float] = []
     deadline = time.perf_counter() + seconds
