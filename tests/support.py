@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from A_DatabasePackage.login_database_connection import Database
 from A_DatabasePackage.settings import Settings
+from F_RepositoryPackage.unit_of_work import SqlAlchemyUnitOfWork
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 STRONG_PASSWORD = "correct horse battery staple"
@@ -95,3 +96,9 @@ def checked_out(database: Database) -> int:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def user_count(database: Database) -> int:
+    """How many accounts the database holds, read through the repository."""
+    with SqlAlchemyUnitOfWork(session_factory=database.session) as uow:
+        return uow.users.count()

@@ -26,8 +26,8 @@ from F_RepositoryPackage.access_token_reader import (
 )
 from F_RepositoryPackage.read_side import READ_THREADS, in_worker_thread
 from I_ControllerPackage.dependencies import build_access_token_reader
+from tests.repository_support import NOW, make_user, seed
 from tests.support import FakeClock, checked_out
-from tests.test_repository import NOW, make_user, seed
 
 pytestmark = pytest.mark.anyio
 

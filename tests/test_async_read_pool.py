@@ -39,7 +39,7 @@ from D_CustomExceptionPackage.errors import ServiceUnavailableError
 from F_RepositoryPackage.access_token_reader import ACCOUNT_BY_ID_READ
 from F_RepositoryPackage.read_side import PostgresRead, first_row_async
 from tests.live_server import free_port
-from tests.test_repository import NOW, make_user, seed
+from tests.repository_support import NOW, make_user, seed
 
 pytestmark = pytest.mark.anyio
 

@@ -16,7 +16,7 @@ from B_EntityPackage.login_entity_master import User
 from B_EntityPackage.session_entities import AuthSession, SessionAccessToken
 from F_RepositoryPackage.core_insert import CompiledInsert, assigned_values
 from F_RepositoryPackage.login_repository import SqlAlchemyUserRepository
-from tests.test_repository import make_user
+from tests.repository_support import make_user
 
 NOW = datetime(2030, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 

@@ -14,9 +14,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from A_DatabasePackage.login_database_connection import Database
-from tests.support import STRONG_PASSWORD, bearer, register
-from tests.test_login import create_admin_token
-from tests.test_register import user_count
+from tests.admin_support import create_admin_token
+from tests.support import STRONG_PASSWORD, bearer, register, user_count
 
 LIMIT = 16 * 1024
 REGISTER_BODY = {"username": "alice", "email": "alice@example.com", "password": STRONG_PASSWORD}

@@ -11,8 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from A_DatabasePackage.login_database_connection import Database
-from tests.support import STRONG_PASSWORD, bearer, login, register
-from tests.test_register import user_count
+from tests.support import STRONG_PASSWORD, bearer, login, register, user_count
 
 SECRET = "Recognisable-Secret-Passw0rd!"
 REGISTER_BODY = {"username": "bob", "email": "bob@example.com", "password": SECRET}

@@ -15,7 +15,7 @@ import pytest
 from tests.live_apps import PREFIX_VARIABLE
 from tests.live_server import PROJECT_ROOT, LiveServer, live_server, settings_env
 from tests.support import STRONG_PASSWORD, bearer
-from tests.test_sessions_workers import WORKERS, access_lines, log_config, worker_pids
+from tests.worker_support import WORKERS, access_lines, log_config, worker_pids
 
 SPOOFED = "198.51.100.7"
 USER = {"username": "alice", "email": "alice@example.com", "password": STRONG_PASSWORD}

@@ -9,32 +9,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from A_DatabasePackage.login_database_connection import Database
-from C_SchemaPackage.request import RegisterRequest
-from F_RepositoryPackage.unit_of_work import SqlAlchemyUnitOfWork
-from H_ServiceImplementationPackage.user_admin_service_implementation import UserAdminService
-from I_ControllerPackage.dependencies import SecurityComponents
+from tests.admin_support import create_admin_token
 from tests.support import OTHER_STRONG_PASSWORD, STRONG_PASSWORD, bearer, login, register
 
 TOKEN_KEYS = {"access_token", "token_type", "expires_in", "refresh_token", "refresh_expires_in"}
-ADMIN_PASSWORD = "admin pass phrase for tests"
-
-
-def create_admin_token(app: FastAPI, client: TestClient, username: str = "root") -> str:
-    """An admin made through the admin service (as the CLI does), signed in over HTTP."""
-    security: SecurityComponents = app.state.security
-    database: Database = app.state.database
-    service = UserAdminService(
-        SqlAlchemyUnitOfWork(session_factory=database.session),
-        security.hasher,
-        security.policy,
-        security.clock,
-    )
-    request = RegisterRequest(
-        username=username, email=f"{username}@example.com", password=ADMIN_PASSWORD
-    )
-    assert service.create_admin(request).role == "admin"
-    return login(client, username, ADMIN_PASSWORD)
 
 
 def disable(client: TestClient, admin_token: str, user_id: int) -> None:

@@ -23,7 +23,7 @@ from F_RepositoryPackage.access_token_reader import PostgresAccessTokenReader
 from F_RepositoryPackage.login_repository import SqlAlchemyUserRepository
 from F_RepositoryPackage.sign_in_reader import SqlAlchemySignInReader
 from tests.private_postgres import PrivatePostgres
-from tests.test_repository import make_user
+from tests.repository_support import make_user
 
 
 def migrated_database(private_cluster: PrivatePostgres, name: str) -> Database:

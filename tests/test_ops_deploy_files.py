@@ -31,8 +31,8 @@ from tests.deploy_files import (
 )
 from tests.live_server import PROJECT_ROOT
 from tests.metrics_support import scrape
+from tests.session_support import refresh, sign_in
 from tests.support import STRONG_PASSWORD, login, register
-from tests.test_sessions_refresh import refresh, sign_in
 
 PROMQL_METRIC = re.compile(r"\b(auth_[a-z0-9_]+)\b")
 

@@ -22,7 +22,7 @@ from tests.gunicorn_server import gunicorn_command, gunicorn_server
 from tests.live_server import PROJECT_ROOT, LiveServer, free_port, server_env, settings_env
 from tests.metrics_support import parse
 from tests.support import STRONG_PASSWORD
-from tests.test_sessions_workers import child_pids
+from tests.worker_support import child_pids
 
 WORKERS = 2
 BATCH = 30

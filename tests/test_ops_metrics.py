@@ -18,8 +18,8 @@ from I_ControllerPackage.metrics import render_metrics
 from I_ControllerPackage.request_metrics import Exchange, record_exchange
 from tests.admin_support import admin_headers, assert_error
 from tests.metrics_support import parse, scrape
+from tests.session_support import refresh, sign_in
 from tests.support import STRONG_PASSWORD, bearer, login, make_settings, register
-from tests.test_sessions_refresh import refresh, sign_in
 
 REQUESTS = "auth_http_requests_total"
 DURATION_COUNT = "auth_http_request_duration_seconds_count"

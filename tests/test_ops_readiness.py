@@ -1,7 +1,7 @@
 """GET /readyz: 200 with each dependency checked, or 503 SERVICE_UNAVAILABLE naming what failed
 (refused, hung or stopped), within its timeout; GET /healthz never touches a dependency.
 
-Redis outages use a private redis-server (tests/test_sessions_redis_outage.py's PrivateRedis);
+Redis outages use a private redis-server (tests/private_redis.py);
 a hung dependency is a local socket that accepts connections and never answers.
 """
 
@@ -21,8 +21,8 @@ from fastapi.testclient import TestClient
 from A_DatabasePackage.readiness import READINESS_TIMEOUT_SECONDS
 from I_ControllerPackage.app_factory import create_app
 from tests.live_server import free_port
+from tests.private_redis import PrivateRedis
 from tests.support import in_ci, make_settings
-from tests.test_sessions_redis_outage import PrivateRedis
 
 # The answer may take the check's timeout plus scheduling on a busy machine, never the
 # driver's own timeouts (5 s to connect to PostgreSQL).

@@ -35,7 +35,7 @@ from tests.live_server import (
     free_port,
     settings_env,
 )
-from tests.test_sessions_workers import child_pids
+from tests.worker_support import child_pids
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="SO_REUSEPORT balancing is Linux's")
 

@@ -10,9 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from A_DatabasePackage.login_database_connection import Database
-from F_RepositoryPackage.unit_of_work import SqlAlchemyUnitOfWork
 from I_ControllerPackage.app_factory import create_app
-from tests.support import STRONG_PASSWORD, bearer, login, make_settings, register
+from tests.support import STRONG_PASSWORD, bearer, login, make_settings, register, user_count
 
 USER_OUT_KEYS = {
     "id",
@@ -24,12 +23,6 @@ USER_OUT_KEYS = {
     "created_at",
     "updated_at",
 }
-
-
-def user_count(database: Database) -> int:
-    """How many accounts the database holds, read through the repository."""
-    with SqlAlchemyUnitOfWork(session_factory=database.session) as uow:
-        return uow.users.count()
 
 
 def post_register(client: TestClient, **fields: Any) -> httpx.Response:

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from jose import jwt
 
-from C_SchemaPackage.request import AdminUpdateRequest, RegisterRequest, UpdateSelfRequest
-from C_SchemaPackage.response import TokenOut, UserOut
+from C_SchemaPackage.request import AdminUpdateRequest, UpdateSelfRequest
+from C_SchemaPackage.response import TokenOut
 from D_CustomExceptionPackage.errors import (
     InvalidRefreshTokenError,
     InvalidTokenError,
@@ -17,25 +17,13 @@ from D_CustomExceptionPackage.errors import (
     SessionNotFoundError,
 )
 from E_SecurityPackage.access_context import ClientInfo, CurrentAccess
-from tests.fakes import CLIENT, REFRESH_LIFETIME, ServiceKit, service_kit
+from tests.fakes import CLIENT, REFRESH_LIFETIME, ServiceKit, registered, service_kit, signed_in
 from tests.support import OTHER_STRONG_PASSWORD, STRONG_PASSWORD
 
 
 @pytest.fixture
 def kit() -> ServiceKit:
     return service_kit()
-
-
-def registered(kit: ServiceKit, username: str = "alice") -> UserOut:
-    return kit.auth.register(
-        RegisterRequest(
-            username=username, email=f"{username}@example.com", password=STRONG_PASSWORD
-        )
-    )
-
-
-def signed_in(kit: ServiceKit, username: str = "alice") -> TokenOut:
-    return kit.auth.login(username, STRONG_PASSWORD, CLIENT)
 
 
 def access_of(kit: ServiceKit, pair: TokenOut) -> CurrentAccess:

@@ -6,8 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from H_ServiceImplementationPackage.session_pruning import PRUNE_INTERVAL, PruneSchedule
-from tests.fakes import service_kit
-from tests.test_services_sessions import registered, signed_in
+from tests.fakes import registered, service_kit, signed_in
 
 START = datetime(2030, 1, 1, tzinfo=UTC)
 

@@ -20,8 +20,8 @@ from E_SecurityPackage.token_denylist import DeniedToken
 from F_RepositoryPackage.login_repository import SqlAlchemyUserRepository
 from F_RepositoryPackage.session_repository import SqlAlchemySessionRepository
 from F_RepositoryPackage.token_denylist_repository import SqlAlchemyTokenDenylist
+from tests.repository_support import make_user
 from tests.support import FixedClock
-from tests.test_repository import make_user
 
 NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 LATER = NOW + timedelta(days=7)

@@ -25,14 +25,14 @@ from A_DatabasePackage.login_database_connection import Database
 from B_EntityPackage.session_entities import AuthSession, RefreshToken
 from I_ControllerPackage.app_factory import create_app
 from tests.live_server import PROJECT_ROOT, live_server, settings_env
-from tests.support import STRONG_PASSWORD, make_settings, register
-from tests.test_sessions_refresh import (
+from tests.session_support import (
     assert_access_ended,
     assert_refresh_invalid,
     refresh,
     session_id_of,
     sign_in,
 )
+from tests.support import STRONG_PASSWORD, make_settings, register
 
 RACERS = 8
 ROUNDS = 5

@@ -10,8 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.admin_support import admin_headers, assert_error, me_status
-from tests.support import OTHER_STRONG_PASSWORD, STRONG_PASSWORD, bearer, register
-from tests.test_sessions_refresh import (
+from tests.session_support import (
     assert_access_ended,
     assert_refresh_invalid,
     assert_token_body,
@@ -19,6 +18,7 @@ from tests.test_sessions_refresh import (
     refreshed,
     sign_in,
 )
+from tests.support import OTHER_STRONG_PASSWORD, STRONG_PASSWORD, bearer, register
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.admin_support import assert_error, me_status
-from tests.support import FakeClock, bearer, register
-from tests.test_sessions_refresh import (
+from tests.session_support import (
     assert_access_ended,
     assert_refresh_invalid,
     assert_token_body,
@@ -19,6 +18,7 @@ from tests.test_sessions_refresh import (
     session_id_of,
     sign_in,
 )
+from tests.support import FakeClock, bearer, register
 
 SESSION_KEYS = {"id", "created_at", "last_used_at", "expires_at", "user_agent", "ip", "current"}
 

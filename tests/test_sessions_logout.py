@@ -16,8 +16,7 @@ from sqlalchemy import select
 from A_DatabasePackage.login_database_connection import Database
 from B_EntityPackage.session_entities import AuthSession, RevokedAccessToken
 from tests.admin_support import assert_error, me_status, unverified_claims
-from tests.support import FakeClock, bearer, register
-from tests.test_sessions_refresh import (
+from tests.session_support import (
     assert_access_ended,
     assert_refresh_invalid,
     assert_token_body,
@@ -26,6 +25,7 @@ from tests.test_sessions_refresh import (
     session_id_of,
     sign_in,
 )
+from tests.support import FakeClock, bearer, register
 
 DENIED_PREFIX = "auth:denied-jti:"
 

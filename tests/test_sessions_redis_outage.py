@@ -10,16 +10,12 @@ CI=true.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import redis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -28,8 +24,8 @@ from B_EntityPackage.session_entities import AuthSession, RefreshToken, RevokedA
 from I_ControllerPackage.app_factory import create_app
 from tests.admin_support import assert_error, me_status
 from tests.live_server import free_port
-from tests.support import FakeClock, bearer, in_ci, make_settings, register
-from tests.test_sessions_refresh import (
+from tests.private_redis import PrivateRedis
+from tests.session_support import (
     assert_refresh_invalid,
     assert_token_body,
     refresh,
@@ -37,62 +33,9 @@ from tests.test_sessions_refresh import (
     session_id_of,
     sign_in,
 )
+from tests.support import FakeClock, bearer, in_ci, make_settings, register
 
-START_TIMEOUT_SECONDS = 20.0
 LEAKS = ("Traceback", "redis", "Redis", "Connection", "Error ", "127.0.0.1", ".py")
-
-
-@dataclass
-class PrivateRedis:
-    binary: str
-    port: int
-    workdir: Path
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        command = [
-            self.binary,
-            "--port",
-            str(self.port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--daemonize",
-            "no",
-        ]
-        with (self.workdir / "redis.log").open("ab") as log:
-            self.process = subprocess.Popen(
-                command, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT
-            )
-        probe = redis.Redis.from_url(self.url, socket_connect_timeout=1)
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        try:
-            while True:
-                if self.process.poll() is not None:
-                    log_text = (self.workdir / "redis.log").read_text(errors="replace")
-                    raise RuntimeError(f"redis-server exited:\n{log_text}")
-                try:
-                    if probe.ping():
-                        return
-                except redis.ConnectionError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.02)
-        finally:
-            probe.close()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        self.process = None
 
 
 @pytest.fixture

@@ -1,16 +1,14 @@
 """/login hands out an opaque refresh token; POST /token/refresh rotates it, and a spent token
 that comes back (theft) ends the whole session. Runs on every backend of `client`.
 
-The helpers at the top are shared by the other tests/test_sessions_*.py files.
+The helpers shared with the other test_sessions_*.py files are in tests/session_support.py.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Any
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -21,70 +19,16 @@ from B_EntityPackage.login_entity_master import Base
 from B_EntityPackage.session_entities import RefreshToken
 from I_ControllerPackage.app_factory import create_app
 from tests.admin_support import assert_error, me_status, unverified_claims
+from tests.session_support import (
+    assert_access_ended,
+    assert_refresh_invalid,
+    assert_token_body,
+    refresh,
+    refreshed,
+    session_id_of,
+    sign_in,
+)
 from tests.support import STRONG_PASSWORD, FakeClock, bearer, register
-
-URLSAFE = re.compile(r"^[A-Za-z0-9_-]+$")
-SEVEN_DAYS = 7 * 24 * 3600
-
-
-def sign_in(
-    client: TestClient | httpx.Client,
-    username: str = "alice",
-    user_agent: str | None = None,
-    password: str = STRONG_PASSWORD,
-) -> dict[str, Any]:
-    """A JSON /login; returns the TokenOut body."""
-    headers = {"User-Agent": user_agent} if user_agent is not None else {}
-    response = client.post(
-        "/login", json={"username": username, "password": password}, headers=headers
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def refresh(client: TestClient | httpx.Client, refresh_token: str) -> httpx.Response:
-    return client.post("/token/refresh", json={"refresh_token": refresh_token})
-
-
-def refreshed(client: TestClient | httpx.Client, refresh_token: str) -> dict[str, Any]:
-    response = refresh(client, refresh_token)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def assert_refresh_invalid(client: TestClient | httpx.Client, refresh_token: str) -> None:
-    assert_error(refresh(client, refresh_token), 401, "INVALID_REFRESH_TOKEN")
-
-
-def assert_access_ended(client: TestClient | httpx.Client, access_token: str) -> None:
-    assert_error(client.get("/users/me", headers=bearer(access_token)), 401, "INVALID_TOKEN")
-
-
-def session_id_of(access_token: str) -> int:
-    sid: int = unverified_claims(access_token)["sid"]
-    return sid
-
-
-def assert_token_body(response: httpx.Response, refresh_expires_in: int = SEVEN_DAYS) -> None:
-    assert response.status_code == 200, response.text
-    assert response.headers["cache-control"] == "no-store"
-    body = response.json()
-    assert set(body) == {
-        "access_token",
-        "token_type",
-        "expires_in",
-        "refresh_token",
-        "refresh_expires_in",
-    }
-    assert body["token_type"] == "bearer"
-    assert body["expires_in"] == 900
-    assert body["refresh_expires_in"] == refresh_expires_in
-    token = body["refresh_token"]
-    assert URLSAFE.match(token), token
-    assert len(token) >= 43  # 32 random bytes, urlsafe base64 without padding
-    assert token != body["access_token"]
 
 
 def all_stored_text(app: FastAPI) -> str:

@@ -8,8 +8,8 @@ from sqlalchemy import update
 from A_DatabasePackage.login_database_connection import Database
 from B_EntityPackage.login_entity_master import Role, User
 from F_RepositoryPackage.sign_in_reader import SqlAlchemySignInReader
+from tests.repository_support import NOW, make_user, seed
 from tests.support import checked_out
-from tests.test_repository import NOW, make_user, seed
 
 
 def test_matches_username_or_email_ignoring_case(database: Database) -> None:
