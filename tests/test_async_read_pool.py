@@ -219,7 +219,7 @@ async def test_old_connections_are_replaced(conninfo: str, monkeypatch: pytest.M
         pool.close()
 
 
-@pytest.mark.parametrize("backend", ["postgresql"])
+@pytest.mark.backends("postgresql")
 async def test_reads_convert_as_sqlalchemy_would(database: Database) -> None:
     """Times come back in UTC whatever the session's time zone, and the bound values go
     through the column types (an aware datetime; a naive one is refused)."""
@@ -285,7 +285,7 @@ async def test_a_statement_the_server_lost_is_read_again_on_a_new_connection(
         pool.close()
 
 
-@pytest.mark.parametrize("backend", ["postgresql"])
+@pytest.mark.backends("postgresql")
 async def test_a_column_type_changed_by_a_migration_costs_one_read_again(
     database: Database,
 ) -> None:

@@ -21,7 +21,7 @@ from tests.repository_support import make_user
 NOW = datetime(2030, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 
 
-pytestmark = pytest.mark.databases_only  # Redis plays no part here
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # Redis plays no part here
 
 
 def add_user(session: Session, name: str) -> int:
@@ -113,7 +113,7 @@ def test_a_table_with_python_side_defaults_is_refused() -> None:
         CompiledInsert(User)
 
 
-@pytest.mark.parametrize("backend", ["postgresql"])  # only a server connection can die
+@pytest.mark.backends("postgresql")  # only a server connection can die
 def test_a_connection_found_dead_is_invalidated(database: Database) -> None:
     with database.session() as session:
         user_id = add_user(session, "ada")

@@ -39,10 +39,7 @@ ATEXT = string.ascii_letters + string.digits + "!#$%&'*+/=?^_`{|}~-"
 NO_NUL = st.characters(codec="utf-8", exclude_characters="\x00")  # no lone surrogates
 
 
-@pytest.fixture(params=("sqlite", "postgresql"))
-def backend(request: pytest.FixtureRequest) -> str:
-    name: str = request.param
-    return name
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 
 @pytest.fixture

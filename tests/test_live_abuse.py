@@ -102,7 +102,7 @@ def right_on_fresh_connection(server: LiveServer, address: str) -> httpx.Respons
         )
 
 
-@pytest.mark.parametrize("backend", ["postgresql+redis"])
+@pytest.mark.backends("postgresql+redis")
 def test_two_workers_share_the_counters_through_redis(
     database_url: str, backend_redis_url: str, tmp_path: Path
 ) -> None:

@@ -181,7 +181,7 @@ def test_dashboard_is_valid_and_uses_the_datasource_variable() -> None:
         assert topic in titles, topic
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.backends("sqlite", "postgresql")
 def test_every_metric_the_dashboard_queries_is_exported(client: TestClient) -> None:
     register(client, "alice")
     login(client, "alice")

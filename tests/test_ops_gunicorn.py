@@ -70,7 +70,7 @@ def fresh_get(server: LiveServer, path: str, request_id: str) -> httpx.Response:
         return client.get(path, headers={"X-Request-ID": request_id})
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.backends("sqlite", "postgresql")
 def test_two_workers_serve_and_metrics_sum_over_both(database_url: str, tmp_path: Path) -> None:
     metrics_dir = tmp_path / "metrics"
     env = settings_env(database_url, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
@@ -128,7 +128,7 @@ def test_two_workers_serve_and_metrics_sum_over_both(database_url: str, tmp_path
     assert server.stderr() == ""  # every line went to stdout as JSON
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.backends("sqlite", "postgresql")
 def test_sigterm_lets_a_request_in_flight_finish(database_url: str, tmp_path: Path) -> None:
     # Expensive Argon2 (about a second here) keeps a sign-in in flight long enough.
     env = settings_env(database_url, ARGON2_MEMORY_KIB="65536", ARGON2_TIME_COST="30")

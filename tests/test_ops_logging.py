@@ -140,7 +140,7 @@ def run_flow(flow: Flow) -> int:
     return user_id
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "postgresql+redis"])
+@pytest.mark.backends("sqlite", "postgresql", "postgresql+redis")
 def test_a_real_flow_logs_one_line_per_request_and_no_secret(
     database_url: str, backend_redis_url: str | None, tmp_path: Path
 ) -> None:

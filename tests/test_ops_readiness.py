@@ -81,7 +81,7 @@ def test_ready_names_each_configured_dependency(client: TestClient, backend: str
     assert client.get("/healthz").json() == {"status": "ok"}
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.backends("sqlite", "postgresql")
 def test_unreachable_database_is_not_ready_but_alive(backend: str) -> None:
     app = create_app(make_settings(UNREACHABLE_DATABASES[backend], AUTO_MIGRATE=False))
     with TestClient(app) as client:
@@ -105,7 +105,7 @@ def test_a_hung_database_is_not_ready_within_the_timeout() -> None:
             assert seconds < 1.0
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.backends("sqlite", "postgresql")
 def test_a_redis_outage_is_not_ready_and_recovers(
     database_url: str, private_redis: PrivateRedis
 ) -> None:
@@ -129,7 +129,7 @@ def test_a_redis_outage_is_not_ready_and_recovers(
         }
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.backends("sqlite", "postgresql")
 def test_a_hung_redis_is_not_ready_within_the_timeout(database_url: str) -> None:
     with hung_server() as port:
         app = create_app(make_settings(database_url, REDIS_URL=f"redis://127.0.0.1:{port}/0"))

@@ -158,7 +158,7 @@ def served_by(server: LiveServer, request_ids: set[str]) -> Counter[int]:
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.backends("sqlite", "postgresql")
 def test_both_workers_take_keep_alive_connections(database_url: str, tmp_path: Path) -> None:
     env = settings_env(database_url, PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
     with serve(env, tmp_path / "logs") as server:

@@ -90,7 +90,7 @@ def _through_pgbouncer(database_url: str, port: int) -> str:
     return url.render_as_string(hide_password=False)
 
 
-@pytest.mark.parametrize("backend", ["postgresql"])
+@pytest.mark.backends("postgresql")
 def test_with_prepared_statements_off_every_route_works_through_pgbouncer(
     database_url: str, pgbouncer_port: int, clock: FakeClock
 ) -> None:
@@ -110,7 +110,7 @@ def test_with_prepared_statements_off_every_route_works_through_pgbouncer(
         assert client.get("/users/me", headers=bearer(token)).status_code == 401
 
 
-@pytest.mark.parametrize("backend", ["postgresql"])
+@pytest.mark.backends("postgresql")
 def test_prepared_statements_through_an_old_pgbouncer_are_a_503_naming_the_setting(
     database_url: str,
     pgbouncer_port: int,

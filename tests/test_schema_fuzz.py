@@ -43,11 +43,8 @@ CHECKS = [
 EXAMPLES_PER_OPERATION = 50
 
 
-@pytest.fixture(params=("sqlite", "postgresql"))
-def backend(request: pytest.FixtureRequest) -> str:
-    """Overrides conftest's three backends: SQLite and PostgreSQL (Redis adds nothing here)."""
-    name: str = request.param
-    return name
+# SQLite and PostgreSQL, not conftest's three back ends: Redis adds nothing here.
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 
 def http_only(app: FastAPI) -> Any:

@@ -28,7 +28,7 @@ LATER = NOW + timedelta(days=7)
 EARLIER = NOW - timedelta(seconds=1)
 
 
-pytestmark = pytest.mark.databases_only  # Redis plays no part here
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # Redis plays no part here
 
 
 def add_user(session: Session, name: str) -> int:

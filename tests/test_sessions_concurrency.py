@@ -36,7 +36,7 @@ from tests.support import STRONG_PASSWORD, make_settings, register
 
 RACERS = 8
 ROUNDS = 5
-PG_BACKENDS = pytest.mark.parametrize("backend", ["postgresql", "postgresql+redis"])
+PG_BACKENDS = pytest.mark.backends("postgresql", "postgresql+redis")
 
 Refresher = Callable[[int, str], httpx.Response]
 
@@ -120,7 +120,7 @@ def test_racing_refreshes_over_http_have_one_winner(
         assert "Traceback" not in server.output()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "postgresql+redis"])
+@pytest.mark.backends("sqlite", "postgresql", "postgresql+redis")
 def test_racing_refreshes_in_process_have_one_winner(
     database_url: str, backend_redis_url: str | None
 ) -> None:

@@ -81,7 +81,7 @@ def database_state(app: FastAPI) -> tuple[list[tuple[int, bool]], list[bool], in
         )
 
 
-@pytest.mark.parametrize("backend", ["postgresql"])
+@pytest.mark.backends("postgresql")
 def test_a_redis_outage_fails_closed_and_recovers(
     outage_app: FastAPI, private_redis: PrivateRedis
 ) -> None:
@@ -132,7 +132,7 @@ def test_a_redis_outage_fails_closed_and_recovers(
         assert_token_body(refresh(client, fresh["refresh_token"]))
 
 
-@pytest.mark.parametrize("backend", ["postgresql"])
+@pytest.mark.backends("postgresql")
 def test_reuse_detected_after_an_outage_still_ends_the_session(
     outage_app: FastAPI, private_redis: PrivateRedis
 ) -> None:

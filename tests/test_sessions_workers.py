@@ -35,7 +35,7 @@ def on_fresh_connection(server: LiveServer, access_token: str) -> httpx.Response
         return client.get("/users/me", headers=bearer(access_token))
 
 
-@pytest.mark.parametrize("backend", ["postgresql", "postgresql+redis"])
+@pytest.mark.backends("postgresql", "postgresql+redis")
 def test_logged_out_on_one_worker_is_logged_out_on_the_other(
     database_url: str, backend_redis_url: str | None, tmp_path: Path
 ) -> None:

@@ -18,7 +18,7 @@ NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 LATER = NOW + timedelta(days=7)
 
 
-pytestmark = pytest.mark.databases_only  # Redis plays no part here
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # Redis plays no part here
 
 
 def test_token_denylist_denies_until_expiry(database: Database) -> None:
