@@ -28,7 +28,7 @@ from A_DatabasePackage.settings import Settings
 from I_ControllerPackage.app_factory import create_app
 from tests.support import TEST_SECRET_KEY, make_settings
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 SETTING_KEYS = (*Settings.model_fields, "DATABASE_URL", "AUTO_MIGRATE")
 HEAD_TABLES = {

@@ -23,7 +23,7 @@ from A_DatabasePackage.settings import (
 )
 from I_ControllerPackage.app_factory import create_app
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ALL_KEYS = (*Settings.model_fields, "DATABASE_URL", "AUTO_MIGRATE")
 
 

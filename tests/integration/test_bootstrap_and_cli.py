@@ -24,7 +24,7 @@ from B_EntityPackage.login_entity_master import User
 from I_ControllerPackage.app_factory import create_app
 from tests.support import STRONG_PASSWORD, TEST_SECRET_KEY, FakeClock, bearer, login, make_settings
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SETTING_KEYS = (*Settings.model_fields, "DATABASE_URL", "AUTO_MIGRATE")
 BOOTSTRAP = {
     "BOOTSTRAP_ADMIN_USERNAME": "root",
