@@ -3,7 +3,7 @@
 #   bash scripts/test.sh [pytest arguments]
 # Needs: python3 with venv; PostgreSQL reachable at TEST_DATABASE_URL (default: postgres on
 # 127.0.0.1:5432, database test); root or an existing install for Debian's chromium and
-# chromium-driver (the Swagger UI browser test) and pgbouncer (tests/test_pgbouncer.py).
+# chromium-driver (the Swagger UI browser test) and pgbouncer (tests/ops/test_pgbouncer.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -12,10 +12,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from jose import jwt
 
+from A_DatabasePackage.database import Database
 from C_SchemaPackage.request import RegisterRequest
 from H_ServiceImplementationPackage.user_admin_service_implementation import UserAdminService
 from I_ControllerPackage.dependencies import SecurityComponents
-from tests.support import STRONG_PASSWORD, TEST_SECRET_KEY, bearer, login
+from tests.support import STRONG_PASSWORD, TEST_SECRET_KEY, bearer, login, sql_unit_of_work
+
+ADMIN_PASSWORD = "admin pass phrase for tests"
 
 
 def create_admin(
@@ -40,6 +43,23 @@ def create_admin(
     assert created.role == "admin"
     body: dict[str, Any] = created.model_dump(mode="json")
     return body
+
+
+def create_admin_token(app: FastAPI, client: TestClient, username: str = "root") -> str:
+    """An admin made through the admin service (as the CLI does), signed in over HTTP."""
+    security: SecurityComponents = app.state.security
+    database: Database = app.state.database
+    service = UserAdminService(
+        sql_unit_of_work(database),
+        security.hasher,
+        security.policy,
+        security.clock,
+    )
+    request = RegisterRequest(
+        username=username, email=f"{username}@example.com", password=ADMIN_PASSWORD
+    )
+    assert service.create_admin(request).role == "admin"
+    return login(client, username, ADMIN_PASSWORD)
 
 
 def admin_headers(app: FastAPI, client: TestClient, username: str = "root") -> dict[str, str]:

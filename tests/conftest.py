@@ -1,5 +1,6 @@
 """Fixtures: every database test runs on SQLite, on the real PostgreSQL, and on PostgreSQL with
-the real Redis holding the ended access tokens.
+the real Redis holding the ended access tokens; `@pytest.mark.backends(...)` on a test, class
+or module names fewer of them.
 
 PostgreSQL comes from TEST_DATABASE_URL (default: the local server, database `test`); the suite
 creates its own throw-away database there, so parallel runs never share tables. Redis comes
@@ -40,22 +41,29 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 BACKENDS = ("sqlite", "postgresql", "postgresql+redis")
 
 
-def _with_redis(item: pytest.Item) -> bool:
-    callspec = getattr(item, "callspec", None)
-    backend = callspec.params.get("backend") if callspec is not None else None
-    return isinstance(backend, str) and backend.endswith("+redis")
+def _uses_the_shared_backend(metafunc: pytest.Metafunc) -> bool:
+    """Whether the test's `backend` is the one below, not a module's own override of it."""
+    definitions = metafunc._arg2fixturedefs.get("backend", ())
+    return bool(definitions) and definitions[-1].func.__module__ == __name__
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked `databases_only` run on each database but not again with Redis, which
-    plays no part in them: their Redis runs are deselected."""
-    redundant = [
-        item for item in items if item.get_closest_marker("databases_only") and _with_redis(item)
-    ]
-    if redundant:
-        config.hook.pytest_deselected(items=redundant)
-        dropped = set(map(id, redundant))
-        items[:] = [item for item in items if id(item) not in dropped]
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test that uses `backend` (through `database_url`, `database`, `settings`, `app`,
+    `client`...) runs once on each back end: all of BACKENDS, or those its closest
+    `@pytest.mark.backends(...)` names, e.g. `backends("sqlite", "postgresql")` where Redis
+    plays no part. The ids stay the back end's name: `test_x[sqlite]`."""
+    if "backend" not in metafunc.fixturenames or not _uses_the_shared_backend(metafunc):
+        return
+    marker = metafunc.definition.get_closest_marker("backends")
+    chosen = BACKENDS if marker is None else marker.args
+    unknown = [name for name in chosen if name not in BACKENDS]
+    if not chosen or unknown or (marker is not None and marker.kwargs):
+        raise pytest.UsageError(
+            f"{metafunc.definition.nodeid}: @pytest.mark.backends takes one or more of "
+            f"{', '.join(BACKENDS)}, got {marker}"
+        )
+    metafunc.parametrize("backend", chosen, indirect=True)
 
 
 def _postgres_admin_url() -> URL:
@@ -157,8 +165,9 @@ def private_cluster(private_cluster_of_session: PrivatePostgres) -> PrivatePostg
     return private_cluster_of_session
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture
 def backend(request: pytest.FixtureRequest) -> str:
+    """The back end of this run of the test (pytest_generate_tests above)."""
     name: str = request.param
     return name
 

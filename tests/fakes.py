@@ -16,6 +16,8 @@ from typing import Any
 
 from B_EntityPackage.domain import ClientInfo, Role
 from B_EntityPackage.login_entity_master import User
+from C_SchemaPackage.request import RegisterRequest
+from C_SchemaPackage.response import TokenOut, UserOut
 from D_CustomExceptionPackage.errors import EmailTakenError, UsernameTakenError
 from E_SecurityPackage.access_context import CurrentAccess
 from E_SecurityPackage.login_auth_jwt import TokenService
@@ -29,7 +31,7 @@ from H_ServiceImplementationPackage.session_service_implementation import Sessio
 from H_ServiceImplementationPackage.user_admin_service_implementation import UserAdminService
 from tests.fake_audit import FakeAuditRepository
 from tests.fake_sessions import FakeSessionRepository, InMemoryTokenDenylist
-from tests.support import TEST_SECRET_KEY, FakeClock
+from tests.support import STRONG_PASSWORD, TEST_SECRET_KEY, FakeClock
 
 CLIENT = ClientInfo(ip="203.0.113.7", user_agent="pytest-agent/1.0")
 REFRESH_LIFETIME = timedelta(days=7)
@@ -258,3 +260,15 @@ def service_kit(
         ),
         admin=UserAdminService(unit_of_work, counting_hasher, policy, clock),
     )
+
+
+def registered(kit: ServiceKit, username: str = "alice") -> UserOut:
+    return kit.auth.register(
+        RegisterRequest(
+            username=username, email=f"{username}@example.com", password=STRONG_PASSWORD
+        )
+    )
+
+
+def signed_in(kit: ServiceKit, username: str = "alice") -> TokenOut:
+    return kit.auth.login(username, STRONG_PASSWORD, CLIENT)

@@ -1,5 +1,5 @@
 """A bounded flood of sign-ins against a live server, with probes of cheap routes during it and
-the server's resident memory sampled from /proc. Shared by tests/test_hash_flood.py and
+the server's resident memory sampled from /proc. Shared by tests/ops/test_hash_flood.py and
 bench/login_flood.py; it only ever talks to the loopback server it is given."""
 
 from __future__ import annotations

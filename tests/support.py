@@ -103,3 +103,9 @@ def sql_unit_of_work(database: Database, clock: Clock | None = None) -> SqlAlche
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def user_count(database: Database) -> int:
+    """How many accounts the database holds, read through the repository."""
+    with sql_unit_of_work(database) as uow:
+        return uow.users.count()
