@@ -7,14 +7,37 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from B_EntityPackage.domain import Role
 from B_EntityPackage.login_entity_master import EMAIL_UNIQUE_INDEX, USERNAME_UNIQUE_INDEX, User
 from D_CustomExceptionPackage.errors import EmailTakenError, UsernameTakenError
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """An account as a signed-in request sees it: the public fields, and what decides whether
+    a token still counts (is_active, token_version); never the password hash."""
+
+    id: int
+    username: str
+    email: str
+    full_name: str | None
+    role: str
+    is_active: bool
+    token_version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+_ACCOUNT_BY_ID = select(*(getattr(User, field.name) for field in fields(AccountView))).where(
+    User.id == bindparam("user_id")
+)
 
 
 class UserRepository(abc.ABC):
@@ -29,6 +52,10 @@ class UserRepository(abc.ABC):
 
     @abc.abstractmethod
     def get(self, user_id: int) -> User | None: ...
+
+    @abc.abstractmethod
+    def account_view(self, user_id: int) -> AccountView | None:
+        """The account's view (a read: nothing is loaded to be changed)."""
 
     @abc.abstractmethod
     def find_by_sign_in_name(self, sign_in_name: str) -> User | None:
@@ -89,6 +116,10 @@ class SqlAlchemyUserRepository(UserRepository):
 
     def get(self, user_id: int) -> User | None:
         return self.session.get(User, user_id)
+
+    def account_view(self, user_id: int) -> AccountView | None:
+        row = self.session.connection().execute(_ACCOUNT_BY_ID, {"user_id": user_id}).first()
+        return AccountView(*row) if row is not None else None
 
     def find_by_sign_in_name(self, sign_in_name: str) -> User | None:
         column = User.email if "@" in sign_in_name else User.username

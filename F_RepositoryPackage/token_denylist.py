@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import redis
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from B_EntityPackage.domain import Clock
@@ -41,6 +41,11 @@ class TokenDenylist(abc.ABC):
 
     @abc.abstractmethod
     def is_denied(self, jti: str) -> bool: ...
+
+
+_DENIED = select(RevokedAccessToken.jti).where(
+    RevokedAccessToken.jti == bindparam("jti"), RevokedAccessToken.expires_at > bindparam("now")
+)
 
 
 class SqlAlchemyTokenDenylist(TokenDenylist):
@@ -69,10 +74,8 @@ class SqlAlchemyTokenDenylist(TokenDenylist):
         self.session.flush()
 
     def is_denied(self, jti: str) -> bool:
-        statement = select(RevokedAccessToken.jti).where(
-            RevokedAccessToken.jti == jti, RevokedAccessToken.expires_at > self.clock.now()
-        )
-        return self.session.scalar(statement) is not None
+        parameters = {"jti": jti, "now": self.clock.now()}
+        return self.session.connection().execute(_DENIED, parameters).first() is not None
 
 
 @contextmanager

@@ -3,12 +3,12 @@ that still exists, is active and has not ended its tokens since (token_version).
 
 from __future__ import annotations
 
+from C_SchemaPackage.response import UserOut
 from D_CustomExceptionPackage.errors import InvalidTokenError
 from E_SecurityPackage.access_context import CurrentAccess
 from E_SecurityPackage.login_auth_jwt import TokenService
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
 from G_ServiceFunctionPackage.access_check_service_function import AccessCheckServiceInterface
-from H_ServiceImplementationPackage.account_rules import to_user_out
 
 
 class AccessCheckService(AccessCheckServiceInterface):
@@ -21,7 +21,11 @@ class AccessCheckService(AccessCheckServiceInterface):
         with self.uow:
             if self.uow.denied_tokens.is_denied(claims.jti):
                 raise InvalidTokenError()
-            user = self.uow.users.get(claims.user_id)
-            if user is None or not user.is_active or user.token_version != claims.token_version:
-                raise InvalidTokenError()
-            return CurrentAccess(user=to_user_out(user), claims=claims)
+            account = self.uow.users.account_view(claims.user_id)
+        if (
+            account is None
+            or not account.is_active
+            or account.token_version != claims.token_version
+        ):
+            raise InvalidTokenError()
+        return CurrentAccess(user=UserOut.model_validate(account), claims=claims)

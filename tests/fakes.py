@@ -10,7 +10,7 @@ in-memory list of ended access tokens live in tests/fake_sessions.py.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +23,7 @@ from E_SecurityPackage.access_context import CurrentAccess
 from E_SecurityPackage.login_auth_jwt import TokenService
 from E_SecurityPackage.password_hashing import PasswordHasher
 from E_SecurityPackage.password_policy import PasswordPolicy
-from F_RepositoryPackage.login_repository import UserRepository
+from F_RepositoryPackage.login_repository import AccountView, UserRepository
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
 from H_ServiceImplementationPackage.access_check_service_implementation import AccessCheckService
 from H_ServiceImplementationPackage.login_service_implementation import AuthService
@@ -103,6 +103,14 @@ class FakeUserRepository(UserRepository):
         if user_id not in self._visible_ids():
             return None
         return self._object(user_id)
+
+    def account_view(self, user_id: int) -> AccountView | None:
+        if user_id not in self._visible_ids():
+            return None
+        user = self._object(user_id)
+        return AccountView(
+            **{field.name: getattr(user, field.name) for field in fields(AccountView)}
+        )
 
     def find_by_sign_in_name(self, sign_in_name: str) -> User | None:
         field = "email" if "@" in sign_in_name else "username"

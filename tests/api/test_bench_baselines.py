@@ -20,7 +20,7 @@ from bench.report import BackendResult, losses, record, section, table
 from bench.run import in_turn, slices
 from tests.support import TEST_SECRET_KEY
 
-PEER_APP = Path(__file__).resolve().parent.parent / "bench" / "peers" / "fastapi_users_app.py"
+PEER_APP = Path(__file__).resolve().parents[2] / "bench" / "peers" / "fastapi_users_app.py"
 
 
 @pytest.fixture
