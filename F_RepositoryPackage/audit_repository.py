@@ -6,7 +6,7 @@ import abc
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, insert, select
 from sqlalchemy.orm import Session
 
 from B_EntityPackage.audit_entities import AuditEvent
@@ -30,7 +30,17 @@ class SqlAlchemyAuditRepository(AuditRepository):
         self.session = session
 
     def add(self, event: AuditEvent) -> None:
-        self.session.add(event)
+        values = {
+            "occurred_at": event.occurred_at,
+            "event_type": event.event_type,
+            "outcome": event.outcome,
+            "user_id": event.user_id,
+            "actor_id": event.actor_id,
+            "ip": event.ip,
+            "user_agent": event.user_agent,
+            "detail": event.detail,
+        }
+        self.session.connection().execute(insert(AuditEvent), values)
 
     @staticmethod
     def _conditions(where: AuditQuery) -> list[ColumnElement[Any]]:

@@ -35,8 +35,21 @@ class AccountView:
     updated_at: datetime
 
 
-_ACCOUNT_BY_ID = select(*(getattr(User, field.name) for field in fields(AccountView))).where(
-    User.id == bindparam("user_id")
+@dataclass(frozen=True)
+class SignInCredentials:
+    """What a sign-in checks: the account's view and its stored password hash."""
+
+    account: AccountView
+    hashed_password: str
+
+
+_ACCOUNT_COLUMNS = tuple(getattr(User, field.name) for field in fields(AccountView))
+_ACCOUNT_BY_ID = select(*_ACCOUNT_COLUMNS).where(User.id == bindparam("user_id"))
+_CREDENTIALS_BY_USERNAME, _CREDENTIALS_BY_EMAIL = (
+    select(*_ACCOUNT_COLUMNS, User.hashed_password).where(
+        func.lower(column) == func.lower(bindparam("name"))
+    )
+    for column in (User.username, User.email)
 )
 
 
@@ -58,9 +71,9 @@ class UserRepository(abc.ABC):
         """The account's view (a read: nothing is loaded to be changed)."""
 
     @abc.abstractmethod
-    def find_by_sign_in_name(self, sign_in_name: str) -> User | None:
-        """The account whose username, or email when the name holds an @, matches ignoring
-        case (as the unique indexes compare them)."""
+    def credentials_for_sign_in(self, sign_in_name: str) -> SignInCredentials | None:
+        """The credentials of the account whose username, or email when the name holds an @,
+        matches ignoring case (as the unique indexes compare them)."""
 
     @abc.abstractmethod
     def list_page(self, offset: int, limit: int) -> Sequence[User]: ...
@@ -121,10 +134,12 @@ class SqlAlchemyUserRepository(UserRepository):
         row = self.session.connection().execute(_ACCOUNT_BY_ID, {"user_id": user_id}).first()
         return AccountView(*row) if row is not None else None
 
-    def find_by_sign_in_name(self, sign_in_name: str) -> User | None:
-        column = User.email if "@" in sign_in_name else User.username
-        statement = select(User).where(func.lower(column) == func.lower(sign_in_name))
-        return self.session.scalars(statement).first()
+    def credentials_for_sign_in(self, sign_in_name: str) -> SignInCredentials | None:
+        statement = _CREDENTIALS_BY_EMAIL if "@" in sign_in_name else _CREDENTIALS_BY_USERNAME
+        row = self.session.connection().execute(statement, {"name": sign_in_name}).first()
+        if row is None:
+            return None
+        return SignInCredentials(AccountView(*row[:-1]), row[-1])
 
     def list_page(self, offset: int, limit: int) -> Sequence[User]:
         statement = select(User).order_by(User.id).offset(offset).limit(limit)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select, text, update
+from sqlalchemy import CursorResult, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from B_EntityPackage.session_entities import (
@@ -61,14 +61,28 @@ class SessionRepository(abc.ABC):
         pruning (it is skipped rather than waited for)."""
 
 
+_INSERT_SESSION = insert(AuthSession).returning(AuthSession.id)
+
+
 class SqlAlchemySessionRepository(SessionRepository):
+    """The rows a sign-in writes go in as Core INSERTs on the unit of work's connection, at
+    once; sessions that change are loaded and flushed through the ORM."""
+
     def __init__(self, session: Session) -> None:
         self.session = session
 
     def add(self, auth_session: AuthSession) -> int:
-        self.session.add(auth_session)
-        self.session.flush()
-        return auth_session.id
+        values = {
+            "user_id": auth_session.user_id,
+            "created_at": auth_session.created_at,
+            "last_used_at": auth_session.last_used_at,
+            "expires_at": auth_session.expires_at,
+            "user_agent": auth_session.user_agent,
+            "ip": auth_session.ip,
+        }
+        inserted = self.session.connection().execute(_INSERT_SESSION, values)
+        session_id: int = inserted.scalar_one()
+        return session_id
 
     def get(self, session_id: int) -> AuthSession | None:
         return self.session.get(AuthSession, session_id)
@@ -86,7 +100,13 @@ class SqlAlchemySessionRepository(SessionRepository):
         return self.session.scalars(statement).all()
 
     def add_refresh_token(self, token: RefreshToken) -> None:
-        self.session.add(token)
+        values = {
+            "session_id": token.session_id,
+            "token_hash": token.token_hash,
+            "created_at": token.created_at,
+            "expires_at": token.expires_at,
+        }
+        self.session.connection().execute(insert(RefreshToken), values)
 
     def find_refresh_token(self, token_hash: str) -> RefreshToken | None:
         statement = select(RefreshToken).where(RefreshToken.token_hash == token_hash)
@@ -107,7 +127,8 @@ class SqlAlchemySessionRepository(SessionRepository):
         return result.rowcount == 1
 
     def record_access_token(self, session_id: int, jti: str, expires_at: datetime) -> None:
-        self.session.add(SessionAccessToken(jti=jti, session_id=session_id, expires_at=expires_at))
+        values = {"jti": jti, "session_id": session_id, "expires_at": expires_at}
+        self.session.connection().execute(insert(SessionAccessToken), values)
 
     def end(self, auth_session: AuthSession, now: datetime) -> list[DeniedToken]:
         return self._end([auth_session], now)

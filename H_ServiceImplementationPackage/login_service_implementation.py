@@ -172,10 +172,13 @@ class AuthService(AuthServiceInterface):
         """A copy of the account, read in a unit of work that ends before the password is
         verified; a hash changed meanwhile is caught by _store_upgraded_hash."""
         with self.uow:
-            user = self.uow.users.find_by_sign_in_name(sign_in_name)
-            if user is None:
-                return None
-            return _StoredCredentials(to_user_out(user), user.hashed_password, user.token_version)
+            found = self.uow.users.credentials_for_sign_in(sign_in_name)
+        if found is None:
+            return None
+        account = found.account
+        return _StoredCredentials(
+            UserOut.model_validate(account), found.hashed_password, account.token_version
+        )
 
     def _store_upgraded_hash(self, stored: _StoredCredentials, replacement_hash: str) -> None:
         """Re-hash with today's Argon2 parameters, unless the password changed meanwhile."""

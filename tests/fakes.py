@@ -23,7 +23,7 @@ from E_SecurityPackage.access_context import CurrentAccess
 from E_SecurityPackage.login_auth_jwt import TokenService
 from E_SecurityPackage.password_hashing import PasswordHasher
 from E_SecurityPackage.password_policy import PasswordPolicy
-from F_RepositoryPackage.login_repository import AccountView, UserRepository
+from F_RepositoryPackage.login_repository import AccountView, SignInCredentials, UserRepository
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
 from H_ServiceImplementationPackage.access_check_service_implementation import AccessCheckService
 from H_ServiceImplementationPackage.login_service_implementation import AuthService
@@ -112,12 +112,14 @@ class FakeUserRepository(UserRepository):
             **{field.name: getattr(user, field.name) for field in fields(AccountView)}
         )
 
-    def find_by_sign_in_name(self, sign_in_name: str) -> User | None:
+    def credentials_for_sign_in(self, sign_in_name: str) -> SignInCredentials | None:
         field = "email" if "@" in sign_in_name else "username"
         for user_id in self._visible_ids():
             user = self._object(user_id)
             if str(getattr(user, field)).lower() == sign_in_name.lower():
-                return user
+                account = self.account_view(user_id)
+                assert account is not None
+                return SignInCredentials(account, user.hashed_password)
         return None
 
     def list_page(self, offset: int, limit: int) -> Sequence[User]:

@@ -22,7 +22,7 @@ PARAMETERS = re.compile(r"^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$")
 
 def stored_hash(database: Database, username: str) -> str:
     with sql_unit_of_work(database) as uow:
-        user = uow.users.find_by_sign_in_name(username)
+        user = uow.users.credentials_for_sign_in(username)
         assert user is not None
         return user.hashed_password
 

@@ -227,5 +227,5 @@ def test_each_block_of_a_unit_of_work_is_a_new_session_closed_at_its_end(
         uow.commit()
     with uow:
         assert uow.session is not first
-        assert uow.users.find_by_sign_in_name("ALICE") is not None
+        assert uow.users.credentials_for_sign_in("ALICE") is not None
     assert checked_out(database) == 0

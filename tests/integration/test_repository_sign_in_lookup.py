@@ -1,4 +1,4 @@
-"""UserRepository.find_by_sign_in_name on each database: the account by username or email,
+"""UserRepository.credentials_for_sign_in on each database: the account by username or email,
 ignoring case as the unique indexes do, with its stored hash; the unit of work gives its
 connection back when its block ends."""
 
@@ -15,8 +15,8 @@ from tests.support import checked_out, sql_unit_of_work
 
 def found_id(database: Database, name: str) -> int | None:
     with sql_unit_of_work(database) as uow:
-        user = uow.users.find_by_sign_in_name(name)
-        return user.id if user is not None else None
+        found = uow.users.credentials_for_sign_in(name)
+        return found.account.id if found is not None else None
 
 
 def test_matches_username_or_email_ignoring_case(database: Database) -> None:
@@ -43,18 +43,19 @@ def test_the_account_carries_its_hash_and_token_state(database: Database) -> Non
         )
         session.commit()
     with sql_unit_of_work(database) as uow:
-        account = uow.users.find_by_sign_in_name("root")
-        assert account is not None
-        assert account.hashed_password == "$argon2id$stored"
-        assert (account.id, account.username, account.email, account.full_name) == (
-            admin_id,
-            "Root",
-            "Root@Example.com",
-            "Ro Ot",
-        )
-        assert (account.role, account.is_active, account.token_version) == ("admin", False, 3)
-        assert account.created_at == NOW
-        assert account.updated_at == NOW
+        found = uow.users.credentials_for_sign_in("root")
+    assert found is not None
+    assert found.hashed_password == "$argon2id$stored"
+    account = found.account
+    assert (account.id, account.username, account.email, account.full_name) == (
+        admin_id,
+        "Root",
+        "Root@Example.com",
+        "Ro Ot",
+    )
+    assert (account.role, account.is_active, account.token_version) == ("admin", False, 3)
+    assert account.created_at == NOW
+    assert account.updated_at == NOW
 
 
 def test_each_lookup_gives_its_connection_back(database: Database) -> None:

@@ -57,9 +57,9 @@ def test_a_restart_costs_sign_in_lookups_nothing(private_cluster: PrivatePostgre
         uow = sql_unit_of_work(database)
         for _ in range(3):
             with uow:
-                found = uow.users.find_by_sign_in_name("busy")
+                found = uow.users.credentials_for_sign_in("busy")
                 assert found is not None
-                assert found.id == user_id
+                assert found.account.id == user_id
     finally:
         database.dispose()
 
