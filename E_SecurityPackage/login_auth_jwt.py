@@ -16,6 +16,9 @@ from D_CustomExceptionPackage.errors import InvalidTokenError
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105 (a claim value)
 REQUIRED_CLAIMS = ("sub", "iat", "nbf", "exp", "jti", "iss", "aud", "type", "role", "ver", "sid")
 
+MAX_TOKEN_LENGTH = 8 * 1024
+"""Our tokens are a few hundred characters; anything far longer is refused unread."""
+
 
 @dataclass(frozen=True)
 class AccessTokenClaims:
@@ -83,7 +86,10 @@ class TokenService:
         )
 
     def verify_access_token(self, token: str) -> AccessTokenClaims:
-        """The token's claims, or InvalidTokenError for anything that is not a valid token."""
+        """The token's claims, or InvalidTokenError for anything that is not a valid token;
+        one longer than MAX_TOKEN_LENGTH is refused before any decoding."""
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise InvalidTokenError()
         try:
             claims = jwt.decode(
                 token,
@@ -104,7 +110,7 @@ class TokenService:
                     "leeway": 0,
                 },
             )
-        except (JWTError, ValueError, TypeError, KeyError) as error:
+        except (JWTError, ValueError, TypeError, KeyError, RecursionError) as error:
             raise InvalidTokenError() from error
         return self._checked_claims(claims)
 

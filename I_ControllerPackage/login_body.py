@@ -42,7 +42,7 @@ async def read_login_body(request: Request) -> LoginRequest:
             raise _validation_error("missing", "Field required")
         try:
             payload = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        except (UnicodeDecodeError, ValueError, RecursionError) as error:
             raise _validation_error("json_invalid", "JSON decode error") from error
         return LoginRequest.model_validate(payload)
     except ValidationError as error:

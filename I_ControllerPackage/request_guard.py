@@ -9,6 +9,7 @@ The checked body is handed on to the application unchanged.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from urllib.parse import unquote_to_bytes
 
@@ -39,6 +40,21 @@ def _is_utf8(body: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+BEYOND_THE_PARSER = "JSON nested too deeply, or a number with too many digits"
+
+
+def _beyond_the_parser(body: bytes) -> bool:
+    """True for JSON that the parser refuses with something else than a syntax error: nesting
+    past Python's recursion limit, or an integer past its 4,300-digit limit."""
+    try:
+        json.loads(body)
+    except json.JSONDecodeError:
+        return False  # a syntax error: the route answers its usual 422
+    except (RecursionError, ValueError):
+        return True
+    return False
 
 
 def _is_form(content_type: str) -> bool:
@@ -80,6 +96,10 @@ class RequestGuardMiddleware:
             content_type = headers.get(b"content-type", b"").decode("latin-1")
             if _is_json(content_type) and not _is_utf8(bytes(body)):
                 detail = [{"loc": ["body"], "msg": "JSON must be UTF-8", "type": "json_invalid"}]
+                await self._reject(send, 422, detail, "VALIDATION_ERROR")
+                return
+            if _is_json(content_type) and _beyond_the_parser(bytes(body)):
+                detail = [{"loc": ["body"], "msg": BEYOND_THE_PARSER, "type": "json_invalid"}]
                 await self._reject(send, 422, detail, "VALIDATION_ERROR")
                 return
             allowed = _is_json(content_type) or (
