@@ -28,6 +28,9 @@ def lower_case_email_domain(value: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
+OAuthFormText = Annotated[str, AfterValidator(reject_nul), Field(max_length=1024)]
+"""The OAuth2 form's client fields, accepted and ignored: still no U+0000, and bounded."""
+
 Username = Annotated[
     str,
     StringConstraints(pattern=USERNAME_PATTERN, min_length=3, max_length=32),

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from C_SchemaPackage.fields import (
     Email,
     FullName,
+    OAuthFormText,
     Password,
     RefreshTokenValue,
     SignInName,
@@ -42,9 +43,9 @@ class LoginForm(LoginRequest):
     """The OAuth2 password-flow form (RFC 6749 4.3); client fields are accepted and ignored."""
 
     grant_type: Literal["password"] | None = None
-    scope: str = ""
-    client_id: str | None = None
-    client_secret: str | None = None
+    scope: OAuthFormText = ""
+    client_id: OAuthFormText | None = None
+    client_secret: OAuthFormText | None = None
 
 
 def _reject_explicit_nulls(body: BaseModel, non_nullable: tuple[str, ...]) -> None:

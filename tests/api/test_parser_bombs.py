@@ -1,6 +1,7 @@
 """Bodies and tokens that the parsers refuse with something else than a syntax error (JSON
 nested past the recursion limit, integers past Python's 4,300-digit limit) answer 422 or
-401 INVALID_TOKEN on every route, never a 500 or a traceback in the log."""
+401 INVALID_TOKEN on every route, never a 500 or a traceback in the log; U+0000 in any field
+of the OAuth2 form, the ignored client fields included, is a 422."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import logging
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.support import bearer, login, register
+from tests.support import STRONG_PASSWORD, bearer, login, register
 
 pytestmark = pytest.mark.backends("sqlite")
 
@@ -67,3 +68,15 @@ def test_a_token_beyond_the_parser_is_invalid(
     assert answer.json()["code"] == "INVALID_TOKEN"
     assert answer.headers["www-authenticate"].lower().startswith("bearer")
     assert "Traceback" not in caplog.text
+
+
+@pytest.mark.parametrize("field", ["scope", "client_id", "client_secret", "grant_type"])
+def test_a_nul_in_any_field_of_the_oauth2_form_is_a_422(client: TestClient, field: str) -> None:
+    register(client)
+    form = {"username": "alice", "password": STRONG_PASSWORD, "grant_type": "password"}
+    form[field] = "pass\x00word" if field == "grant_type" else "x\x00y"
+    answer = client.post("/login", data=form)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["code"] == "VALIDATION_ERROR"
+    clean = {**form, field: "password" if field == "grant_type" else "xy"}
+    assert client.post("/login", data=clean).status_code == 200
