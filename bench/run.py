@@ -14,30 +14,28 @@ wrk loads each server from a separate process over loopback, in alternating slic
 2 s, so a burst of other load hits both sides of a ratio alike. The Markdown table of figures,
 targets and met/missed is printed and, for a run of every phase, put on top of
 bench/RESULTS.md.
+
+This module is the command line and the order of the run; the servers and their tokens are in
+bench/lineup.py, the phases in bench/phases.py (slices in bench/slicing.py), the table in
+bench/table.py and the RESULTS.md section in bench/report.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
-import httpx  # noqa: E402
-
-from bench.argon2_rate import PASSWORD, default_parameters, verify_rate  # noqa: E402
+from bench.argon2_rate import default_parameters  # noqa: E402
 from bench.checkouts import (  # noqa: E402
     Checkout,
     after_checkout,
@@ -45,39 +43,30 @@ from bench.checkouts import (  # noqa: E402
     package_versions,
     peer_python,
 )
-from bench.load import (  # noqa: E402
-    LoadResult,
-    flood,
-    lua_get,
-    lua_json_post,
-    lua_register,
-    percentiles,
-    probe_latency,
-    run_wrk,
-    wrk_binary,
+from bench.figures import BackendResult  # noqa: E402
+from bench.lineup import peer_token, service_token, start_servers  # noqa: E402
+from bench.load import wrk_binary  # noqa: E402
+from bench.machine import load_average, machine  # noqa: E402
+from bench.phases import (  # noqa: E402
+    FAST_CONNECTIONS,
+    HASH_CONNECTIONS,
+    PROBE_INTERVAL,
+    hash_phase,
+    healthz_phase,
+    me_phase,
 )
-from bench.report import BackendResult, load_average, machine, record, section  # noqa: E402
+from bench.report import record, section  # noqa: E402
 from bench.servers import (  # noqa: E402
-    BENCH_SECRET_KEY,
     DEFAULT_POSTGRES_URL,
     WORKERS,
-    Server,
-    base_env,
-    free_port,
     postgres_server_version,
     private_postgres_database,
-    serve,
-    service_env,
 )
+from bench.slicing import slices  # noqa: E402
 
 BEFORE_COMMIT = "da1e843"
 PHASES = ("me", "hash", "healthz")
 BACKENDS = ("sqlite", "postgresql")
-HASH_CONNECTIONS = 8  # enough requests in flight to keep both workers hashing
-FAST_CONNECTIONS = 16
-PROBE_INTERVAL = 0.01  # a health check every 10 ms
-PEERS_DIR = PROJECT_ROOT / "bench" / "peers"
-PEER_EMAIL = "bench@example.com"
 SERVICE_PACKAGES = (
     *("fastapi", "starlette", "uvicorn", "gunicorn", "httptools", "uvloop", "pydantic"),
     *("SQLAlchemy", "psycopg2-binary", "psycopg", "argon2-cffi", "python-jose"),
@@ -86,226 +75,6 @@ PEER_PACKAGES = (
     *("fastapi-users", "fastapi", "uvicorn", "httptools", "uvloop", "pydantic"),
     *("SQLAlchemy", "aiosqlite", "pwdlib", "PyJWT"),
 )
-
-
-@dataclass
-class Tally:
-    """Requests, time, server CPU and errors of one figure's slices, added up."""
-
-    requests: int = 0
-    seconds: float = 0.0
-    cpu_seconds: float = 0.0
-    errors: list[str] = field(default_factory=list)
-
-    def add(self, result: LoadResult, cpu_seconds: float) -> None:
-        self.requests += result.requests
-        self.seconds += result.seconds
-        self.cpu_seconds += cpu_seconds
-        if result.non_2xx or result.socket_errors:
-            self.errors.append(
-                f"{result.non_2xx} non-2xx answers, {result.socket_errors} socket errors "
-                f"of {result.requests}"
-            )
-
-    def record(self, key: str, result: BackendResult) -> None:
-        """`rate <key>` and `cpu <key>` into the result; errors become notes."""
-        if self.seconds:
-            result.figures[f"rate {key}"] = self.requests / self.seconds
-        if self.requests:
-            result.figures[f"cpu {key}"] = self.cpu_seconds / self.requests * 1000
-        result.notes += [f"{key}: {error}" for error in self.errors]
-
-
-def slices(seconds: float) -> tuple[int, int]:
-    """How many slices of about 2 s (whole seconds, for wrk) make `seconds`."""
-    count = max(1, round(seconds / 2))
-    return count, max(1, round(seconds / count))
-
-
-def in_turn(sides: Sequence[str], index: int) -> Sequence[str]:
-    """The sides in one order on even slices and the other on odd ones."""
-    return sides if index % 2 == 0 else sides[::-1]
-
-
-def measure(server: Server, script: str, seconds: float, connections: int, tally: Tally) -> None:
-    before = server.cpu_seconds()
-    result = run_wrk(server.base_url, script, seconds, connections)
-    tally.add(result, server.cpu_seconds() - before)
-
-
-def service_token(server: Server) -> str:
-    """Register the bench account, sign in, check GET /users/me: the access token."""
-    with httpx.Client(base_url=server.base_url, timeout=60) as client:
-        account = {"username": "bench", "email": "bench@example.com", "password": PASSWORD}
-        created = client.post("/register", json=account)
-        if created.status_code not in (201, 409):
-            raise RuntimeError(f"{server.name}: /register {created.status_code} {created.text}")
-        signed_in = client.post("/login", json={"username": "bench", "password": PASSWORD})
-        signed_in.raise_for_status()
-        token: str = signed_in.json()["access_token"]
-        client.get("/users/me", headers={"Authorization": f"Bearer {token}"}).raise_for_status()
-        return token
-
-
-def peer_token(server: Server) -> str:
-    """fastapi-users: POST /auth/register, the /auth/jwt/login form, GET /users/me."""
-    with httpx.Client(base_url=server.base_url, timeout=60) as client:
-        created = client.post("/auth/register", json={"email": PEER_EMAIL, "password": PASSWORD})
-        if created.status_code not in (201, 400):  # 400: REGISTER_USER_ALREADY_EXISTS
-            raise RuntimeError(f"{server.name}: /auth/register {created.status_code}")
-        signed_in = client.post(
-            "/auth/jwt/login", data={"username": PEER_EMAIL, "password": PASSWORD}
-        )
-        signed_in.raise_for_status()
-        token: str = signed_in.json()["access_token"]
-        me = client.get("/users/me", headers={"Authorization": f"Bearer {token}"})
-        me.raise_for_status()
-        if me.json()["email"] != PEER_EMAIL:
-            raise RuntimeError(f"{server.name}: /users/me answered {me.text}")
-        return token
-
-
-@contextmanager
-def start_servers(
-    backend: str,
-    urls: dict[str, str],
-    checkouts: dict[str, Checkout],
-    peer: Path | None,
-    work_dir: Path,
-) -> Iterator[dict[str, Server]]:
-    """Before, after, the bare JWT app and, given its Python, fastapi-users."""
-    servers: dict[str, Server] = {}
-    with ExitStack() as stack:
-        for side, checkout in checkouts.items():
-            port = free_port()
-            metrics = Path(tempfile.mkdtemp(prefix=f"metrics-{side}-", dir=work_dir))
-            servers[side] = stack.enter_context(
-                serve(
-                    f"{backend} {checkout.label}",
-                    [str(checkout.python), "-m", "gunicorn", "-c", "deploy/gunicorn_conf.py"],
-                    env=service_env(checkout.root, urls[side], port, metrics),
-                    cwd=checkout.root,
-                    port=port,
-                    log_dir=work_dir,
-                )
-            )
-        port = free_port()
-        metrics = Path(tempfile.mkdtemp(prefix="metrics-bare-", dir=work_dir))
-        bare_env = service_env(PROJECT_ROOT, urls["after"], port, metrics)
-        bare_command = [sys.executable, "-m", "gunicorn", "-k", "uvicorn_worker.UvicornWorker"]
-        bare_command += ["-w", str(WORKERS), "-b", f"127.0.0.1:{port}", "--no-control-socket"]
-        servers["bare"] = stack.enter_context(
-            serve(
-                f"{backend} bare JWT app",
-                [*bare_command, "bench.bare_jwt_app:app"],
-                env=bare_env,
-                cwd=work_dir,
-                port=port,
-                log_dir=work_dir,
-            )
-        )
-        if peer is not None:
-            servers["peer"] = stack.enter_context(start_peer(peer, work_dir))
-        yield servers
-
-
-@contextmanager
-def start_peer(python: Path, work_dir: Path) -> Iterator[Server]:
-    """fastapi-users on a new SQLite file. Its table is created before the two workers start,
-    whose start-up (the example's lifespan) would otherwise race to create it."""
-    env = base_env(
-        DATABASE_URL=f"sqlite+aiosqlite:///{work_dir / 'fastapi_users.db'}",
-        SECRET=BENCH_SECRET_KEY,
-    )
-    create = (
-        "import asyncio, fastapi_users_app as app\n"
-        "async def main():\n"
-        "    await app.create_db_and_tables()\n"
-        "    await app.engine.dispose()\n"
-        "asyncio.run(main())\n"
-    )
-    subprocess.run([str(python), "-c", create], cwd=PEERS_DIR, env=env, check=True)
-    port = free_port()
-    command = [str(python), "-m", "uvicorn", "fastapi_users_app:app", "--app-dir", str(PEERS_DIR)]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(WORKERS)]
-    command += ["--no-access-log"]
-    with serve(
-        "fastapi-users",
-        command,
-        env=env,
-        cwd=work_dir,
-        port=port,
-        log_dir=work_dir,
-        ready_path="/docs",
-    ) as server:
-        yield server
-
-
-def me_phase(
-    servers: dict[str, Server], tokens: dict[str, str], seconds: float, result: BackendResult
-) -> None:
-    """GET /users/me with a bearer token on every server, in turn."""
-    count, slice_seconds = slices(seconds)
-    sides = list(servers)
-    scripts = {
-        side: lua_get("/users/me", {"Authorization": f"Bearer {tokens[side]}"}) for side in sides
-    }
-    for side in sides:  # warm-up: connections, pools, caches
-        run_wrk(servers[side].base_url, scripts[side], 1, FAST_CONNECTIONS)
-    tallies = {side: Tally() for side in sides}
-    for index in range(count):
-        for side in in_turn(sides, index):
-            measure(servers[side], scripts[side], slice_seconds, FAST_CONNECTIONS, tallies[side])
-    for side, tally in tallies.items():
-        tally.record(f"me/{side}", result)
-
-
-def hash_phase(servers: dict[str, Server], seconds: float, result: BackendResult) -> None:
-    """The raw Argon2id rate, POST /login and POST /register on before and after, in turn."""
-    count, slice_seconds = slices(seconds)
-    login = lua_json_post("/login", f'{{"username": "bench", "password": "{PASSWORD}"}}')
-    raw: list[tuple[float, float]] = []
-    tallies = {key: Tally() for key in ("login/before", "login/after")}
-    tallies |= {key: Tally() for key in ("register/before", "register/after")}
-    for index in range(count):
-        raw.append(verify_rate(default_parameters(), WORKERS, slice_seconds))
-        for side in in_turn(("after", "before"), index):
-            measure(servers[side], login, slice_seconds, HASH_CONNECTIONS, tallies[f"login/{side}"])
-        for side in in_turn(("before", "after"), index):
-            register = lua_register(f"r{int(time.time())}{side[0]}{index}", PASSWORD)
-            tally = tallies[f"register/{side}"]
-            measure(servers[side], register, slice_seconds, HASH_CONNECTIONS, tally)
-    result.figures["rate raw"] = sum(rate for rate, _ in raw) / len(raw)
-    result.figures["cpu raw"] = sum(cpu for _, cpu in raw) / len(raw) * 1000
-    for key, tally in tallies.items():
-        tally.record(key, result)
-
-
-def healthz_phase(servers: dict[str, Server], seconds: float, result: BackendResult) -> None:
-    """GET /healthz latency, idle and while /login is flooded, on before and after in turn."""
-    count, slice_seconds = slices(seconds)
-    login = lua_json_post("/login", f'{{"username": "bench", "password": "{PASSWORD}"}}')
-    idle: dict[str, list[float]] = {"before": [], "after": []}
-    flooded: dict[str, list[float]] = {"before": [], "after": []}
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(1, mp_context=context) as pool:
-
-        def probe(server: Server) -> list[float]:
-            arguments = ("127.0.0.1", server.port, "/healthz", slice_seconds, PROBE_INTERVAL)
-            return pool.submit(probe_latency, *arguments).result()
-
-        for index in range(count):
-            for side in in_turn(("after", "before"), index):
-                server = servers[side]
-                idle[side] += probe(server)
-                with flood(server.base_url, login, slice_seconds + 2, HASH_CONNECTIONS):
-                    time.sleep(1)  # let the flood fill both workers
-                    flooded[side] += probe(server)
-    for side in ("before", "after"):
-        for kind, timings in (("idle", idle[side]), ("flood", flooded[side])):
-            p50, p99 = percentiles(timings)
-            result.figures[f"p50 {kind}/{side}"] = p50
-            result.figures[f"p99 {kind}/{side}"] = p99
 
 
 @dataclass(frozen=True)
@@ -349,6 +118,7 @@ def bench_backend(
 
 
 def parse_arguments(argv: list[str] | None) -> Options:
+    """The options of `argv` (else the command line); exits with usage on a bad one."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
         "--seconds", type=float, default=10.0, help="per side of each comparison (default 10)"
@@ -411,6 +181,7 @@ def run_details(
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the phases asked for on each backend, print the table and maybe record it: 0."""
     options = parse_arguments(argv)
     started = time.monotonic()
     load_before = load_average()

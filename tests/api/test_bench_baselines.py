@@ -1,7 +1,8 @@
 """The bench's own pieces that can be wrong without any load: the bare JWT app accepts the
 service's token and refuses others (bench/bare_jwt_app.py), the fastapi-users peer registers,
 signs in and answers /users/me (bench/peers/, only where fastapi-users is installed), and the
-report's ratios, targets and notes come out right from given figures (bench/report.py)."""
+report's ratios, targets and notes come out right from given figures (bench/table.py,
+bench/report.py), and the slices alternate (bench/slicing.py)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ import httpx
 import pytest
 
 from A_DatabasePackage.settings import get_settings
-from bench.report import BackendResult, losses, record, section, table
-from bench.run import in_turn, slices
+from bench.figures import BackendResult
+from bench.report import losses, record, section
+from bench.slicing import in_turn, slices
+from bench.table import table
 from tests.support import TEST_SECRET_KEY
 
 PEER_APP = Path(__file__).resolve().parents[2] / "bench" / "peers" / "fastapi_users_app.py"
