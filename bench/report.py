@@ -14,7 +14,7 @@ RESULTS_HEADER = """# Benchmark results
 
 Written by `python bench/run.py`, newest first. Absolute figures depend on the machine and on
 what else ran on it (see the load average); each ratio compares figures measured in the same
-run, in alternating slices. Since 2026-12 a run measures the commit before the bench rework
+run, in alternating slices. Since 2026-12 a run measures the commit before the simplification
 ("before") beside the working tree ("after"), fastapi-users 15 and a bare JWT app.
 """
 CPU_GREW = 0.05  # CPU per request rose by this much or more: the service does more work
