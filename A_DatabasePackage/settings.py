@@ -8,6 +8,7 @@ layer needs, and every other package may import from here without creating a cyc
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import secrets
 from functools import lru_cache
@@ -18,6 +19,12 @@ from limits import RateLimitItem, parse_many
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
+
+from A_DatabasePackage.production_checks import (
+    argon2_problem,
+    process_local_limits_problem,
+    secret_key_problem,
+)
 
 MIN_SECRET_KEY_LENGTH = 32
 DEFAULT_SQLITE_URL = "sqlite:///./auth.db"
@@ -40,12 +47,28 @@ def parse_rate_limits(value: str) -> tuple[RateLimitItem, ...]:
     return items
 
 
-def available_cores() -> int:
-    """The CPU cores this process may run on."""
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+
+
+def cgroup_cpu_limit(cpu_max: Path = CGROUP_CPU_MAX) -> int | None:
+    """The CPUs a cgroup v2 quota allows (`200000 100000` is 2), rounded up; None without one."""
     try:
-        return len(os.sched_getaffinity(0))
+        quota, period = cpu_max.read_text(encoding="ascii").split()[:2]
+    except (OSError, ValueError):
+        return None
+    if quota == "max" or not quota.isdigit() or not period.isdigit() or int(period) == 0:
+        return None
+    return max(1, math.ceil(int(quota) / int(period)))
+
+
+def available_cores() -> int:
+    """The CPU cores this process may run on: its affinity, and a container's CPU quota."""
+    try:
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    limit = cgroup_cpu_limit()
+    return min(cores, limit) if limit is not None else cores
 
 
 def parse_networks(value: str) -> tuple[IPNetwork, ...]:
@@ -106,6 +129,7 @@ class Settings(BaseSettings):
     METRICS_TOKEN: SecretStr | None = None
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     RATE_LIMIT_ENABLED: bool = True
+    ALLOW_PROCESS_LOCAL_LIMITS: bool = False
     LOGIN_FAILURE_WINDOW_SECONDS: int = Field(default=900, ge=1, le=31 * 24 * 3600)
     LOGIN_MAX_FAILURES: int = Field(default=5, ge=1)
     LOGIN_MAX_FAILURES_PER_ACCOUNT: int = Field(default=100, ge=1)
@@ -140,9 +164,25 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _production_needs_secret_key(self) -> Settings:
-        if self.APP_ENV == "production" and self.SECRET_KEY is None:
+    def _production_is_safe(self) -> Settings:
+        """APP_ENV=production refuses unsafe settings (A_DatabasePackage.production_checks)."""
+        if self.APP_ENV != "production":
+            return self
+        if self.SECRET_KEY is None:
             raise ValueError("SECRET_KEY must be set when APP_ENV=production")
+        problems = [
+            secret_key_problem(self.SECRET_KEY.get_secret_value()),
+            argon2_problem(self.ARGON2_MEMORY_KIB, self.ARGON2_TIME_COST),
+            process_local_limits_problem(
+                self.WEB_CONCURRENCY,
+                self.REDIS_URL,
+                self.RATE_LIMIT_ENABLED,
+                self.ALLOW_PROCESS_LOCAL_LIMITS,
+            ),
+        ]
+        found = [problem for problem in problems if problem is not None]
+        if found:
+            raise ValueError("; ".join(found))
         return self
 
     @property
@@ -217,7 +257,7 @@ def load_or_create_secret_key(path: Path) -> str:
     ends up reading the same complete key.
     """
     if path.exists():
-        return path.read_text(encoding="utf-8").strip()
+        return checked_key_file(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -229,7 +269,17 @@ def load_or_create_secret_key(path: Path) -> str:
         pass
     finally:
         temporary.unlink()
-    return path.read_text(encoding="utf-8").strip()
+    return checked_key_file(path)
+
+
+def checked_key_file(path: Path) -> str:
+    """The key in `path`, refused when others may read the file or the key is too short."""
+    if path.stat().st_mode & 0o077:
+        raise ValueError(f"{path} must be readable by its owner only (chmod 600 {path})")
+    key = path.read_text(encoding="utf-8").strip()
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        raise ValueError(f"{path} holds a key shorter than {MIN_SECRET_KEY_LENGTH} characters")
+    return key
 
 
 @lru_cache

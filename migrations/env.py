@@ -49,7 +49,7 @@ def run_migrations_online() -> None:
         run_on_connection(connection)
         return
     url = get_settings().database_url
-    engine = create_engine(url, poolclass=pool.NullPool)
+    engine = create_engine(url, poolclass=pool.NullPool, hide_parameters=True)
     if url.get_backend_name() == "sqlite":
         prepare_sqlite_engine(engine)  # the same lower() the service's indexes are built with
     with engine.connect() as new_connection:

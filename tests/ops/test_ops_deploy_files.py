@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import runpy
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ PROMQL_METRIC = re.compile(r"\b(auth_[a-z0-9_]+)\b")
 
 
 def compose_values() -> dict[str, str]:
-    return {"POSTGRES_PASSWORD": "compose-password", "SECRET_KEY": "k" * 48}
+    return {"POSTGRES_PASSWORD": "compose-password", "SECRET_KEY": secrets.token_urlsafe(48)}
 
 
 def test_compose_names_the_services_images_and_the_dockerfile() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -138,6 +139,9 @@ def test_the_image_files_alone_run_the_service_and_write_nothing_there(
     env = settings_env(
         postgres_url,
         APP_ENV="production",
+        SECRET_KEY=secrets.token_urlsafe(48),
+        ARGON2_MEMORY_KIB="19456",
+        ARGON2_TIME_COST="2",
         BIND=f"127.0.0.1:{port}",
         WEB_CONCURRENCY="1",
         PROMETHEUS_MULTIPROC_DIR=str(writable / "metrics"),
