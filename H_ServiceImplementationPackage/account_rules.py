@@ -54,6 +54,14 @@ def ensure_another_active_admin(users: UserRepository, user: User) -> None:
         raise LastAdminError()
 
 
+def ensure_an_active_admin_remains(users: UserRepository) -> None:
+    """Checked again once a removal is written, in the same transaction: on SQLite, which has
+    no row locks, the first write holds the database's write lock until the commit, so of two
+    concurrent removals the second one finds the first one's and is refused."""
+    if not users.active_admin_ids():
+        raise LastAdminError()
+
+
 def end_all_tokens(uow: AbstractUnitOfWork, user: User, now: datetime) -> None:
     """End every access token (they carry the version they were issued under, so bumping it
     ends them all) and every session, so no refresh token can mint new ones."""

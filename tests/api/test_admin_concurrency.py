@@ -1,7 +1,9 @@
-"""Two admins removing their admin rights at the same moment on PostgreSQL: the last-admin
-rule must hold under concurrency (the check locks the admin rows), so exactly one succeeds.
+"""Two admins removing their admin rights at the same moment, on PostgreSQL and on SQLite: the
+last-admin rule must hold under concurrency (PostgreSQL locks the admin rows; on SQLite the
+rule is checked again after the write, under the database's write lock), so exactly one
+succeeds.
 
-The test builds its own application on the session's PostgreSQL database and sends the two
+The test builds its own application on the session's database of each kind and sends the two
 requests from two threads released together by a barrier, several rounds in a row.
 """
 
@@ -42,9 +44,10 @@ def delete_self(client: TestClient, headers: dict[str, str], _user_id: int) -> A
     return client.request("DELETE", "/delete", json={"password": STRONG_PASSWORD}, headers=headers)
 
 
-@pytest.fixture
-def pg_app(postgres_url: str) -> Iterator[FastAPI]:
-    app = create_app(make_settings(postgres_url))
+@pytest.fixture(params=["sqlite_url", "postgres_url"], ids=["sqlite", "postgresql"])
+def admin_app(request: pytest.FixtureRequest) -> Iterator[FastAPI]:
+    url: str = request.getfixturevalue(request.param)
+    app = create_app(make_settings(url))
     with TestClient(app):  # runs the migrations
         yield app
         empty_tables(app)
@@ -100,31 +103,31 @@ def race(app: FastAPI, first: Action, second: Action) -> list[tuple[int, str | N
     ids=["demote", "disable", "admin-delete", "self-delete"],
 )
 def test_concurrent_removal_keeps_exactly_one_admin(
-    pg_app: FastAPI, first: Action, second: Action, success: int
+    admin_app: FastAPI, first: Action, second: Action, success: int
 ) -> None:
     for _ in range(ROUNDS):
-        outcomes = race(pg_app, first, second)
+        outcomes = race(admin_app, first, second)
         assert sorted(outcomes) == sorted([(success, None), (409, "LAST_ADMIN")]), outcomes
-        assert active_admin_count(pg_app) == 1
+        assert active_admin_count(admin_app) == 1
 
 
-def test_concurrent_mixed_actions_keep_exactly_one_admin(pg_app: FastAPI) -> None:
+def test_concurrent_mixed_actions_keep_exactly_one_admin(admin_app: FastAPI) -> None:
     pairs: list[tuple[Action, Action]] = [
         (demote, disable),
         (disable, delete_by_admin_route),
         (delete_self, demote),
     ]
     for first, second in pairs:
-        outcomes = race(pg_app, first, second)
+        outcomes = race(admin_app, first, second)
         assert sorted(code for _, code in outcomes if code is not None) == ["LAST_ADMIN"], outcomes
         assert sum(status in (200, 204) for status, _ in outcomes) == 1, outcomes
-        assert active_admin_count(pg_app) == 1
+        assert active_admin_count(admin_app) == 1
 
 
-def test_survivor_is_still_a_working_admin(pg_app: FastAPI) -> None:
-    outcomes = race(pg_app, demote, demote)
+def test_survivor_is_still_a_working_admin(admin_app: FastAPI) -> None:
+    outcomes = race(admin_app, demote, demote)
     survivor = "admin_a" if outcomes[0][0] == 409 else "admin_b"
-    client = TestClient(pg_app)
+    client = TestClient(admin_app)
     headers = bearer(login(client, survivor))
     page = client.get("/users", headers=headers)
     assert page.status_code == 200
