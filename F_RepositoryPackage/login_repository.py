@@ -45,6 +45,7 @@ class SignInCredentials:
 
 _ACCOUNT_COLUMNS = tuple(getattr(User, field.name) for field in fields(AccountView))
 _ACCOUNT_BY_ID = select(*_ACCOUNT_COLUMNS).where(User.id == bindparam("user_id"))
+_ACCOUNT_BY_ID_FOR_UPDATE = _ACCOUNT_BY_ID.with_for_update()
 _CREDENTIALS_BY_USERNAME, _CREDENTIALS_BY_EMAIL = (
     select(*_ACCOUNT_COLUMNS, User.hashed_password).where(
         func.lower(column) == func.lower(bindparam("name"))
@@ -67,8 +68,10 @@ class UserRepository(abc.ABC):
     def get(self, user_id: int) -> User | None: ...
 
     @abc.abstractmethod
-    def account_view(self, user_id: int) -> AccountView | None:
-        """The account's view (a read: nothing is loaded to be changed)."""
+    def account_view(self, user_id: int, lock: bool = False) -> AccountView | None:
+        """The account's view (a read: nothing is loaded to be changed); with `lock`, its row
+        stays locked until the unit of work ends (PostgreSQL; SQLite locks the whole database
+        from a transaction's first write)."""
 
     @abc.abstractmethod
     def credentials_for_sign_in(self, sign_in_name: str) -> SignInCredentials | None:
@@ -130,8 +133,9 @@ class SqlAlchemyUserRepository(UserRepository):
     def get(self, user_id: int) -> User | None:
         return self.session.get(User, user_id)
 
-    def account_view(self, user_id: int) -> AccountView | None:
-        row = self.session.connection().execute(_ACCOUNT_BY_ID, {"user_id": user_id}).first()
+    def account_view(self, user_id: int, lock: bool = False) -> AccountView | None:
+        statement = _ACCOUNT_BY_ID_FOR_UPDATE if lock else _ACCOUNT_BY_ID
+        row = self.session.connection().execute(statement, {"user_id": user_id}).first()
         return AccountView(*row) if row is not None else None
 
     def credentials_for_sign_in(self, sign_in_name: str) -> SignInCredentials | None:

@@ -20,6 +20,7 @@ from B_EntityPackage.domain import AuditEventType, AuditOutcome, ClientInfo, Clo
 from B_EntityPackage.session_entities import AuthSession, RefreshToken
 from C_SchemaPackage.response import SessionOut, TokenOut, UserOut
 from D_CustomExceptionPackage.errors import (
+    InvalidCredentialsError,
     InvalidRefreshTokenError,
     InvalidTokenError,
     RefreshTokenReusedError,
@@ -64,7 +65,13 @@ class SessionService(SessionServiceInterface):
 
     def start(self, user: UserOut, token_version: int, client: ClientInfo) -> TokenOut:
         """Open a session; a sign-in also clears out expired session bookkeeping, at most
-        once per PRUNE_INTERVAL per process."""
+        once per PRUNE_INTERVAL per process.
+
+        The account is read again, locked, once the session is written: if a password change,
+        logout everywhere, disable, role change or deletion committed since the sign-in read it
+        (its `token_version` moved on), no session is opened (INVALID_CREDENTIALS); if one
+        comes after, it waits for this commit and ends this session with the others.
+        """
         now = self.clock.now()
         with self.uow:
             if self.prune_schedule.claim(now):
@@ -79,6 +86,9 @@ class SessionService(SessionServiceInterface):
                     ip=client.ip,
                 )
             )
+            current = self.uow.users.account_view(user.id, lock=True)
+            if current is None or not current.is_active or current.token_version != token_version:
+                raise InvalidCredentialsError()
             pair = self._issue_pair(session_id, user.id, user.role, token_version, now)
             self.audit.add(self.uow, AuditEventType.LOGIN, user.id)
             self.uow.commit()

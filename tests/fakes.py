@@ -104,7 +104,7 @@ class FakeUserRepository(UserRepository):
             return None
         return self._object(user_id)
 
-    def account_view(self, user_id: int) -> AccountView | None:
+    def account_view(self, user_id: int, lock: bool = False) -> AccountView | None:
         if user_id not in self._visible_ids():
             return None
         user = self._object(user_id)
