@@ -27,7 +27,9 @@ class SessionRepository(abc.ABC):
         """Write a new session in the transaction and return its id."""
 
     @abc.abstractmethod
-    def get(self, session_id: int) -> AuthSession | None: ...
+    def get(self, session_id: int, lock: bool = False) -> AuthSession | None:
+        """With `lock`, the session's row stays locked until the unit of work ends, so ending
+        it waits for a refresh in progress (PostgreSQL; SQLite serialises all writes)."""
 
     @abc.abstractmethod
     def active_of_user(self, user_id: int, now: datetime) -> Sequence[AuthSession]: ...
@@ -84,8 +86,8 @@ class SqlAlchemySessionRepository(SessionRepository):
         session_id: int = inserted.scalar_one()
         return session_id
 
-    def get(self, session_id: int) -> AuthSession | None:
-        return self.session.get(AuthSession, session_id)
+    def get(self, session_id: int, lock: bool = False) -> AuthSession | None:
+        return self.session.get(AuthSession, session_id, with_for_update=lock)
 
     def active_of_user(self, user_id: int, now: datetime) -> Sequence[AuthSession]:
         statement = (
@@ -146,12 +148,14 @@ class SqlAlchemySessionRepository(SessionRepository):
         for auth_session in sessions:
             if auth_session.ended_at is None:
                 auth_session.ended_at = now
+        # Written first, so a refresh of these sessions in progress commits before the access
+        # tokens are read (it holds the session's row, or SQLite's write lock).
+        self.session.flush()
         live = self.session.scalars(
             select(SessionAccessToken).where(
                 SessionAccessToken.session_id.in_(ids), SessionAccessToken.expires_at > now
             )
         ).all()
-        self.session.flush()
         return [DeniedToken(jti=token.jti, expires_at=token.expires_at) for token in live]
 
     def prune_expired(self, now: datetime) -> bool:

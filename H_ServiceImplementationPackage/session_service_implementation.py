@@ -124,7 +124,7 @@ class SessionService(SessionServiceInterface):
             if not self.uow.sessions.spend_refresh_token(token_hash, now):
                 self._refuse_refresh(token_hash, now)
             stored = self.uow.sessions.find_refresh_token(token_hash)
-            auth_session = self.uow.sessions.get(stored.session_id) if stored else None
+            auth_session = self.uow.sessions.get(stored.session_id, lock=True) if stored else None
             user = self.uow.users.get(auth_session.user_id) if auth_session else None
             if (
                 auth_session is None

@@ -94,7 +94,7 @@ class FakeSessionRepository(SessionRepository):
         self._view().sessions[stored.id] = stored
         return stored.id
 
-    def get(self, session_id: int) -> AuthSession | None:
+    def get(self, session_id: int, lock: bool = False) -> AuthSession | None:
         return self._view().sessions.get(session_id)
 
     def active_of_user(self, user_id: int, now: datetime) -> Sequence[AuthSession]:
