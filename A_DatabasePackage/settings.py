@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     JWT_AUDIENCE: str = "auth-service"
     ACCESS_TOKEN_EXPIRE_MINUTES: int = Field(default=15, ge=1, le=24 * 60)
     REFRESH_TOKEN_EXPIRE_DAYS: int = Field(default=7, ge=1, le=365)
+    SESSION_MAX_LIFETIME_DAYS: int = Field(default=30, ge=1, le=3650)
+    MAX_SESSIONS_PER_USER: int = Field(default=50, ge=1, le=10_000)
     REDIS_URL: str | None = None
 
     PASSWORD_MIN_LENGTH: int = Field(default=12, ge=8, le=128)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, insert, select, text, update
+from sqlalchemy import ColumnElement, CursorResult, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from B_EntityPackage.session_entities import (
@@ -54,13 +54,23 @@ class SessionRepository(abc.ABC):
         """End a session; returns its access tokens that have not yet expired."""
 
     @abc.abstractmethod
-    def end_all_of_user(self, user_id: int, now: datetime) -> list[DeniedToken]: ...
+    def end_all_of_user(self, user_id: int, now: datetime) -> list[DeniedToken]:
+        """End every live session of the account in one statement; returns the access tokens
+        of its sessions that have not yet expired."""
+
+    @abc.abstractmethod
+    def live_ids_of_user(self, user_id: int, now: datetime) -> list[int]:
+        """Ids of the account's sessions neither ended nor expired, oldest first."""
+
+    @abc.abstractmethod
+    def end_ids(self, session_ids: Sequence[int], now: datetime) -> list[DeniedToken]:
+        """End these sessions in one statement; returns their unexpired access tokens."""
 
     @abc.abstractmethod
     def prune_expired(self, now: datetime) -> bool:
-        """Delete expired sessions (with their tokens), expired access-token records and
-        expired ended-token entries. Returns False when another transaction is already
-        pruning (it is skipped rather than waited for)."""
+        """Delete expired sessions (with their tokens), expired refresh tokens (spent ones
+        included), expired access-token records and expired ended-token entries. Returns False
+        when another transaction is already pruning (it is skipped rather than waited for)."""
 
 
 _INSERT_SESSION = insert(AuthSession).returning(AuthSession.id)
@@ -136,10 +146,42 @@ class SqlAlchemySessionRepository(SessionRepository):
         return self._end([auth_session], now)
 
     def end_all_of_user(self, user_id: int, now: datetime) -> list[DeniedToken]:
-        statement = select(AuthSession).where(
-            AuthSession.user_id == user_id, AuthSession.ended_at.is_(None)
+        return self._end_where(AuthSession.user_id == user_id, now)
+
+    def live_ids_of_user(self, user_id: int, now: datetime) -> list[int]:
+        statement = (
+            select(AuthSession.id)
+            .where(
+                AuthSession.user_id == user_id,
+                AuthSession.ended_at.is_(None),
+                AuthSession.expires_at > now,
+            )
+            .order_by(AuthSession.id)
         )
-        return self._end(self.session.scalars(statement).all(), now)
+        return list(self.session.scalars(statement).all())
+
+    def end_ids(self, session_ids: Sequence[int], now: datetime) -> list[DeniedToken]:
+        return self._end_where(AuthSession.id.in_(list(session_ids)), now)
+
+    def _end_where(self, which: ColumnElement[bool], now: datetime) -> list[DeniedToken]:
+        """One UPDATE ends the live sessions `which` selects (written before the access
+        tokens are read, as in `_end`); returns the unexpired access tokens of those it ended."""
+        ended = self.session.execute(
+            update(AuthSession)
+            .where(which, AuthSession.ended_at.is_(None))
+            .values(ended_at=now)
+            .returning(AuthSession.id)
+            .execution_options(synchronize_session=False)
+        )
+        ids = list(ended.scalars().all())
+        if not ids:
+            return []
+        live = self.session.execute(
+            select(SessionAccessToken.jti, SessionAccessToken.expires_at).where(
+                SessionAccessToken.session_id.in_(ids), SessionAccessToken.expires_at > now
+            )
+        ).all()
+        return [DeniedToken(jti=jti, expires_at=expires_at) for jti, expires_at in live]
 
     def _end(self, sessions: Sequence[AuthSession], now: datetime) -> list[DeniedToken]:
         ids = [auth_session.id for auth_session in sessions]
@@ -168,6 +210,7 @@ class SqlAlchemySessionRepository(SessionRepository):
             if not locked:
                 return False
         self.session.execute(delete(AuthSession).where(AuthSession.expires_at <= now))
+        self.session.execute(delete(RefreshToken).where(RefreshToken.expires_at <= now))
         self.session.execute(delete(SessionAccessToken).where(SessionAccessToken.expires_at <= now))
         self.session.execute(delete(RevokedAccessToken).where(RevokedAccessToken.expires_at <= now))
         return True

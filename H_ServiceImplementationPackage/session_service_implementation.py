@@ -36,6 +36,8 @@ from H_ServiceImplementationPackage.audit_recorder import AuditRecorder
 from H_ServiceImplementationPackage.session_pruning import PruneSchedule
 
 REFRESH_TOKEN_BYTES = 32  # 256 random bits
+DEFAULT_MAX_LIFETIME = timedelta(days=30)
+DEFAULT_MAX_SESSIONS = 50
 
 
 def hash_refresh_token(token: str) -> str:
@@ -53,13 +55,19 @@ class SessionService(SessionServiceInterface):
         *,
         audit: AuditRecorder | None = None,
         prune_schedule: PruneSchedule | None = None,
+        max_lifetime: timedelta = DEFAULT_MAX_LIFETIME,
+        max_sessions: int = DEFAULT_MAX_SESSIONS,
     ) -> None:
-        """`prune_schedule` is the process's shared one; without it this service prunes at
-        its first sign-in and then at most once per PRUNE_INTERVAL of its clock."""
+        """A session lasts `refresh_lifetime` past its last refresh, never more than
+        `max_lifetime` past its start; an account keeps at most `max_sessions` live ones, the
+        oldest ending first. `prune_schedule` is the process's shared one; without it this
+        service prunes at its first sign-in and then at most once per PRUNE_INTERVAL."""
         self.uow = uow
         self.tokens = tokens
         self.clock = clock
         self.refresh_lifetime = refresh_lifetime
+        self.max_lifetime = max_lifetime
+        self.max_sessions = max_sessions
         self.audit = audit or AuditRecorder(clock)
         self.prune_schedule = prune_schedule or PruneSchedule()
 
@@ -73,6 +81,7 @@ class SessionService(SessionServiceInterface):
         comes after, it waits for this commit and ends this session with the others.
         """
         now = self.clock.now()
+        expires_at = now + min(self.refresh_lifetime, self.max_lifetime)
         with self.uow:
             if self.prune_schedule.claim(now):
                 self.uow.sessions.prune_expired(now)
@@ -81,7 +90,7 @@ class SessionService(SessionServiceInterface):
                     user_id=user.id,
                     created_at=now,
                     last_used_at=now,
-                    expires_at=now + self.refresh_lifetime,
+                    expires_at=expires_at,
                     user_agent=client.user_agent,
                     ip=client.ip,
                 )
@@ -89,22 +98,37 @@ class SessionService(SessionServiceInterface):
             current = self.uow.users.account_view(user.id, lock=True)
             if current is None or not current.is_active or current.token_version != token_version:
                 raise InvalidCredentialsError()
-            pair = self._issue_pair(session_id, user.id, user.role, token_version, now)
+            pair = self._issue_pair(session_id, user.id, user.role, token_version, now, expires_at)
+            self._end_sessions_past_the_cap(user.id, now)
             self.audit.add(self.uow, AuditEventType.LOGIN, user.id)
             self.uow.commit()
             return pair
 
+    def _end_sessions_past_the_cap(self, user_id: int, now: datetime) -> None:
+        """End the account's oldest live sessions beyond `max_sessions`."""
+        live = self.uow.sessions.live_ids_of_user(user_id, now)
+        if len(live) > self.max_sessions:
+            oldest = live[: len(live) - self.max_sessions]
+            self._end_sessions(self.uow.sessions.end_ids(oldest, now))
+
     def _issue_pair(
-        self, session_id: int, user_id: int, role: str, token_version: int, now: datetime
+        self,
+        session_id: int,
+        user_id: int,
+        role: str,
+        token_version: int,
+        now: datetime,
+        expires_at: datetime,
     ) -> TokenOut:
-        """A new refresh token and access token of the session, valid from `now`."""
+        """A new refresh token (valid until the session's `expires_at`) and access token of
+        the session, valid from `now`."""
         refresh_token = secrets.token_urlsafe(REFRESH_TOKEN_BYTES)
         self.uow.sessions.add_refresh_token(
             RefreshToken(
                 session_id=session_id,
                 token_hash=hash_refresh_token(refresh_token),
                 created_at=now,
-                expires_at=now + self.refresh_lifetime,
+                expires_at=expires_at,
             )
         )
         access = self.tokens.issue_access_token(user_id, role, token_version, session_id)
@@ -113,7 +137,7 @@ class SessionService(SessionServiceInterface):
             access_token=access.token,
             expires_in=access.expires_in,
             refresh_token=refresh_token,
-            refresh_expires_in=int(self.refresh_lifetime.total_seconds()),
+            refresh_expires_in=int((expires_at - now).total_seconds()),
         )
 
     def refresh(self, refresh_token: str, client: ClientInfo) -> TokenOut:
@@ -133,9 +157,16 @@ class SessionService(SessionServiceInterface):
                 or not user.is_active
             ):
                 raise InvalidRefreshTokenError()
-            auth_session.expires_at = now + self.refresh_lifetime
+            expires_at = min(
+                now + self.refresh_lifetime, auth_session.created_at + self.max_lifetime
+            )
+            if expires_at <= now:
+                raise InvalidRefreshTokenError()
+            auth_session.expires_at = expires_at
             auth_session.last_used_at = now
-            pair = self._issue_pair(auth_session.id, user.id, user.role, user.token_version, now)
+            pair = self._issue_pair(
+                auth_session.id, user.id, user.role, user.token_version, now, expires_at
+            )
             self.uow.commit()
             return pair
 

@@ -73,6 +73,8 @@ class SecurityComponents:
     policy: PasswordPolicy
     tokens: TokenService
     refresh_lifetime: timedelta
+    session_max_lifetime: timedelta
+    max_sessions: int
     trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
     prune_schedule: PruneSchedule = field(default_factory=PruneSchedule)
 
@@ -98,6 +100,8 @@ def build_security_components(settings: Settings, clock: Clock | None = None) ->
             clock=time_source,
         ),
         refresh_lifetime=timedelta(days=settings.REFRESH_TOKEN_EXPIRE_DAYS),
+        session_max_lifetime=timedelta(days=settings.SESSION_MAX_LIFETIME_DAYS),
+        max_sessions=settings.MAX_SESSIONS_PER_USER,
         trusted_proxies=TrustedProxies(settings.trusted_proxy_networks),
     )
 
@@ -194,6 +198,8 @@ def session_service(
         security.refresh_lifetime,
         audit=audit,
         prune_schedule=security.prune_schedule,
+        max_lifetime=security.session_max_lifetime,
+        max_sessions=security.max_sessions,
     )
 
 

@@ -147,6 +147,13 @@ class FakeSessionRepository(SessionRepository):
         ]
         return self._end(sessions, now)
 
+    def live_ids_of_user(self, user_id: int, now: datetime) -> list[int]:
+        return [auth_session.id for auth_session in self.active_of_user(user_id, now)]
+
+    def end_ids(self, session_ids: Sequence[int], now: datetime) -> list[DeniedToken]:
+        sessions = self._view().sessions
+        return self._end([sessions[session_id] for session_id in session_ids], now)
+
     def _end(self, sessions: Sequence[AuthSession], now: datetime) -> list[DeniedToken]:
         if not sessions:
             return []
