@@ -10,12 +10,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from B_EntityPackage.domain import Role
 from B_EntityPackage.login_entity_master import EMAIL_UNIQUE_INDEX, USERNAME_UNIQUE_INDEX, User
+from B_EntityPackage.session_entities import AuthSession
 from D_CustomExceptionPackage.errors import EmailTakenError, UsernameTakenError
 
 
@@ -46,6 +47,14 @@ class SignInCredentials:
 _ACCOUNT_COLUMNS = tuple(getattr(User, field.name) for field in fields(AccountView))
 _ACCOUNT_BY_ID = select(*_ACCOUNT_COLUMNS).where(User.id == bindparam("user_id"))
 _ACCOUNT_BY_ID_FOR_UPDATE = _ACCOUNT_BY_ID.with_for_update()
+_ACCOUNT_IN_LIVE_SESSION = _ACCOUNT_BY_ID.where(
+    exists().where(
+        AuthSession.id == bindparam("session_id"),
+        AuthSession.user_id == User.id,
+        AuthSession.ended_at.is_(None),
+        AuthSession.expires_at > bindparam("now"),
+    )
+)
 _CREDENTIALS_BY_USERNAME, _CREDENTIALS_BY_EMAIL = (
     select(*_ACCOUNT_COLUMNS, User.hashed_password).where(
         func.lower(column) == func.lower(bindparam("name"))
@@ -72,6 +81,12 @@ class UserRepository(abc.ABC):
         """The account's view (a read: nothing is loaded to be changed); with `lock`, its row
         stays locked until the unit of work ends (PostgreSQL; SQLite locks the whole database
         from a transaction's first write)."""
+
+    @abc.abstractmethod
+    def account_in_live_session(
+        self, user_id: int, session_id: int, now: datetime
+    ) -> AccountView | None:
+        """The account's view, if that session of the account is neither ended nor expired."""
 
     @abc.abstractmethod
     def credentials_for_sign_in(self, sign_in_name: str) -> SignInCredentials | None:
@@ -136,6 +151,13 @@ class SqlAlchemyUserRepository(UserRepository):
     def account_view(self, user_id: int, lock: bool = False) -> AccountView | None:
         statement = _ACCOUNT_BY_ID_FOR_UPDATE if lock else _ACCOUNT_BY_ID
         row = self.session.connection().execute(statement, {"user_id": user_id}).first()
+        return AccountView(*row) if row is not None else None
+
+    def account_in_live_session(
+        self, user_id: int, session_id: int, now: datetime
+    ) -> AccountView | None:
+        parameters = {"user_id": user_id, "session_id": session_id, "now": now}
+        row = self.session.connection().execute(_ACCOUNT_IN_LIVE_SESSION, parameters).first()
         return AccountView(*row) if row is not None else None
 
     def credentials_for_sign_in(self, sign_in_name: str) -> SignInCredentials | None:

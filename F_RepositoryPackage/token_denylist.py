@@ -10,6 +10,7 @@ accepted because its check could not be made.
 from __future__ import annotations
 
 import abc
+import logging
 import math
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -23,6 +24,8 @@ from sqlalchemy.orm import Session
 from B_EntityPackage.domain import Clock
 from B_EntityPackage.session_entities import RevokedAccessToken
 from D_CustomExceptionPackage.errors import ServiceUnavailableError
+
+logger = logging.getLogger("auth_service.token_store")
 
 REDIS_KEY_PREFIX = "auth:denied-jti:"
 REDIS_TIMEOUT_SECONDS = 1.0
@@ -89,8 +92,9 @@ def redis_outage_is_unavailable() -> Iterator[None]:
 
 
 class RedisTokenDenylist(TokenDenylist):
-    """Writes at once, before the unit of work commits: a Redis outage then answers 503 and
-    the database change is rolled back, so nothing is ended halfway."""
+    """Writes at once, before the unit of work commits. A Redis outage does not stop the
+    session from ending in the database: the write is given up with a warning, and the access
+    check, which also requires the token's session to be live, refuses those tokens anyway."""
 
     def __init__(self, client: redis.Redis, clock: Clock) -> None:
         self.client = client
@@ -106,8 +110,13 @@ class RedisTokenDenylist(TokenDenylist):
                 pipeline.set(REDIS_KEY_PREFIX + token.jti, b"1", ex=remaining)
                 queued += 1
         if queued:
-            with redis_outage_is_unavailable():
+            try:
                 pipeline.execute()
+            except redis.RedisError as error:
+                logger.warning(
+                    "ended tokens not written to Redis; their sessions end in the database",
+                    extra={"tokens": queued, "error": type(error).__name__},
+                )
 
     def is_denied(self, jti: str) -> bool:
         with redis_outage_is_unavailable():

@@ -3,6 +3,7 @@ that still exists, is active and has not ended its tokens since (token_version).
 
 from __future__ import annotations
 
+from B_EntityPackage.domain import Clock
 from C_SchemaPackage.response import UserOut
 from D_CustomExceptionPackage.errors import InvalidTokenError
 from E_SecurityPackage.access_context import CurrentAccess
@@ -12,16 +13,19 @@ from G_ServiceFunctionPackage.access_check_service_function import AccessCheckSe
 
 
 class AccessCheckService(AccessCheckServiceInterface):
-    def __init__(self, uow: AbstractUnitOfWork, tokens: TokenService) -> None:
+    def __init__(self, uow: AbstractUnitOfWork, tokens: TokenService, clock: Clock) -> None:
         self.uow = uow
         self.tokens = tokens
+        self.clock = clock
 
     def authenticate_access_token(self, token: str) -> CurrentAccess:
         claims = self.tokens.verify_access_token(token)
         with self.uow:
             if self.uow.denied_tokens.is_denied(claims.jti):
                 raise InvalidTokenError()
-            account = self.uow.users.account_view(claims.user_id)
+            account = self.uow.users.account_in_live_session(
+                claims.user_id, claims.session_id, self.clock.now()
+            )
         if (
             account is None
             or not account.is_active

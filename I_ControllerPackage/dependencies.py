@@ -229,7 +229,8 @@ async def get_auth_service(
 
 def access_check_of(request: Request) -> AccessCheckServiceInterface:
     """The access check of a request, on a unit of work of its own."""
-    return AccessCheckService(_new_unit_of_work(request), _security(request).tokens)
+    security = _security(request)
+    return AccessCheckService(_new_unit_of_work(request), security.tokens, security.clock)
 
 
 get_current_access = BearerAccessCheck(access_check_of)

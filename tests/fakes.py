@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from B_EntityPackage.domain import ClientInfo, Role
@@ -63,6 +63,7 @@ class FakeUserRepository(UserRepository):
         self._deleted: set[int] = set()
         self._next_id = 1
         self.lock_requests = 0
+        self.sessions: FakeSessionRepository | None = None  # set by FakeUnitOfWork
 
     # --- the view of the current unit of work ---------------------------------------------
 
@@ -111,6 +112,18 @@ class FakeUserRepository(UserRepository):
         return AccountView(
             **{field.name: getattr(user, field.name) for field in fields(AccountView)}
         )
+
+    def account_in_live_session(
+        self, user_id: int, session_id: int, now: datetime
+    ) -> AccountView | None:
+        session = self.sessions.get(session_id) if self.sessions is not None else None
+        live = (
+            session is not None
+            and session.user_id == user_id
+            and session.ended_at is None
+            and session.expires_at > now
+        )
+        return self.account_view(user_id) if live else None
 
     def credentials_for_sign_in(self, sign_in_name: str) -> SignInCredentials | None:
         field = "email" if "@" in sign_in_name else "username"
@@ -178,6 +191,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
     ) -> None:
         self.users: FakeUserRepository = users or FakeUserRepository()
         self.sessions: FakeSessionRepository = FakeSessionRepository(self.users)
+        self.users.sessions = self.sessions
         self.audit: FakeAuditRepository = FakeAuditRepository()
         self.denied_tokens: InMemoryTokenDenylist = InMemoryTokenDenylist(clock or FakeClock())
         self.committed = 0
@@ -260,7 +274,7 @@ def service_kit(
         tokens=tokens,
         denylist=unit_of_work.denied_tokens,
         sessions=sessions,
-        access=AccessCheckService(unit_of_work, tokens),
+        access=AccessCheckService(unit_of_work, tokens, clock),
         auth=AuthService(
             unit_of_work,
             counting_hasher,

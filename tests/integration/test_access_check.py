@@ -12,7 +12,7 @@ from sqlalchemy import insert
 
 from A_DatabasePackage.database import Database
 from B_EntityPackage.domain import Role
-from B_EntityPackage.session_entities import RevokedAccessToken
+from B_EntityPackage.session_entities import AuthSession, RevokedAccessToken
 from D_CustomExceptionPackage.errors import InvalidTokenError
 from E_SecurityPackage.login_auth_jwt import IssuedToken, TokenService
 from F_RepositoryPackage.token_denylist import DeniedToken, RedisTokenDenylist
@@ -39,8 +39,19 @@ def tokens(clock: FakeClock) -> TokenService:
     )
 
 
-def issue(tokens: TokenService, user_id: int, role: str = "user") -> IssuedToken:
-    return tokens.issue_access_token(user_id, role, 0, session_id=1)
+def issue(
+    database: Database, tokens: TokenService, user_id: int, role: str = "user"
+) -> IssuedToken:
+    """A token of a live session of the account (the check requires one)."""
+    with database.session() as session:
+        now = tokens.clock.now()
+        auth_session = AuthSession(
+            user_id=user_id, created_at=now, last_used_at=now, expires_at=now + timedelta(days=1)
+        )
+        session.add(auth_session)
+        session.commit()
+        session_id = auth_session.id
+    return tokens.issue_access_token(user_id, role, 0, session_id=session_id)
 
 
 def deny_in_database(database: Database, jti: str, minutes: int, clock: FakeClock) -> None:
@@ -54,8 +65,8 @@ def test_the_account_behind_a_token_with_its_public_fields(
     database: Database, clock: FakeClock, tokens: TokenService
 ) -> None:
     [user_id] = seed(database, make_user("Viewed", "Viewed@Example.com", Role.ADMIN))
-    check = AccessCheckService(sql_unit_of_work(database, clock), tokens)
-    access = check.authenticate_access_token(issue(tokens, user_id, "admin").token)
+    check = AccessCheckService(sql_unit_of_work(database, clock), tokens, clock)
+    access = check.authenticate_access_token(issue(database, tokens, user_id, "admin").token)
     user = access.user
     assert (user.id, user.username, user.email, user.role) == (
         user_id,
@@ -72,18 +83,18 @@ def test_an_unknown_account_is_refused(
     database: Database, clock: FakeClock, tokens: TokenService
 ) -> None:
     seed(database, make_user("someone"))
-    check = AccessCheckService(sql_unit_of_work(database, clock), tokens)
+    check = AccessCheckService(sql_unit_of_work(database, clock), tokens, clock)
     with pytest.raises(InvalidTokenError):
-        check.authenticate_access_token(issue(tokens, 10_000).token)
+        check.authenticate_access_token(tokens.issue_access_token(10_000, "user", 0, 1).token)
 
 
 def test_a_token_in_the_database_store_is_refused_until_its_entry_expires(
     database: Database, clock: FakeClock, tokens: TokenService
 ) -> None:
     [user_id] = seed(database, make_user("denied"))
-    ended, other = issue(tokens, user_id), issue(tokens, user_id)
+    ended, other = issue(database, tokens, user_id), issue(database, tokens, user_id)
     deny_in_database(database, ended.jti, 5, clock)
-    check = AccessCheckService(sql_unit_of_work(database, clock), tokens)
+    check = AccessCheckService(sql_unit_of_work(database, clock), tokens, clock)
     with pytest.raises(InvalidTokenError):
         check.authenticate_access_token(ended.token)
     assert check.authenticate_access_token(other.token).user.id == user_id
@@ -97,11 +108,11 @@ def test_with_redis_as_the_store_only_redis_is_asked(
     [user_id] = seed(database, make_user("redis-checked"))
     client = redis.Redis.from_url(redis_url)
     store = RedisTokenDenylist(client, clock)
-    in_redis, in_database_only = issue(tokens, user_id), issue(tokens, user_id)
+    in_redis, in_database_only = issue(database, tokens, user_id), issue(database, tokens, user_id)
     store.deny([DeniedToken(in_redis.jti, clock.now() + timedelta(minutes=5))])
     deny_in_database(database, in_database_only.jti, 5, clock)
     check = AccessCheckService(
-        SqlAlchemyUnitOfWork(database.session_factory, lambda _session: store), tokens
+        SqlAlchemyUnitOfWork(database.session_factory, lambda _session: store), tokens, clock
     )
     try:
         with pytest.raises(InvalidTokenError):
@@ -116,7 +127,7 @@ def test_each_check_gives_its_connection_back(
     database: Database, clock: FakeClock, tokens: TokenService
 ) -> None:
     [user_id] = seed(database, make_user("pooled"))
-    check = AccessCheckService(sql_unit_of_work(database, clock), tokens)
+    check = AccessCheckService(sql_unit_of_work(database, clock), tokens, clock)
     for _ in range(3):
-        check.authenticate_access_token(issue(tokens, user_id).token)
+        check.authenticate_access_token(issue(database, tokens, user_id).token)
         assert checked_out(database) == 0

@@ -47,7 +47,7 @@ def services(
         max_lifetime=max_lifetime,
         max_sessions=max_sessions,
     )
-    return sessions, AccessCheckService(sql_unit_of_work(database, clock), tokens)
+    return sessions, AccessCheckService(sql_unit_of_work(database, clock), tokens, clock)
 
 
 def alice(database: Database) -> UserOut:
