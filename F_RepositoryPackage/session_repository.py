@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, CursorResult, delete, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from B_EntityPackage.session_entities import (
@@ -16,6 +17,7 @@ from B_EntityPackage.session_entities import (
     RevokedAccessToken,
     SessionAccessToken,
 )
+from D_CustomExceptionPackage.errors import UserNotFoundError
 from F_RepositoryPackage.token_denylist import DeniedToken
 
 PRUNE_LOCK_KEY = 7_240_113_002
@@ -24,7 +26,8 @@ PRUNE_LOCK_KEY = 7_240_113_002
 class SessionRepository(abc.ABC):
     @abc.abstractmethod
     def add(self, auth_session: AuthSession) -> int:
-        """Write a new session in the transaction and return its id."""
+        """Write a new session in the transaction and return its id; USER_NOT_FOUND when its
+        account no longer exists."""
 
     @abc.abstractmethod
     def get(self, session_id: int, lock: bool = False) -> AuthSession | None:
@@ -92,7 +95,10 @@ class SqlAlchemySessionRepository(SessionRepository):
             "user_agent": auth_session.user_agent,
             "ip": auth_session.ip,
         }
-        inserted = self.session.connection().execute(_INSERT_SESSION, values)
+        try:
+            inserted = self.session.connection().execute(_INSERT_SESSION, values)
+        except IntegrityError as error:  # the account's row is gone (foreign key)
+            raise UserNotFoundError() from error
         session_id: int = inserted.scalar_one()
         return session_id
 

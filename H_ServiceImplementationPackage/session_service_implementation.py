@@ -25,6 +25,7 @@ from D_CustomExceptionPackage.errors import (
     InvalidTokenError,
     RefreshTokenReusedError,
     SessionNotFoundError,
+    UserNotFoundError,
 )
 from E_SecurityPackage.access_context import CurrentAccess
 from E_SecurityPackage.login_auth_jwt import TokenService
@@ -85,16 +86,19 @@ class SessionService(SessionServiceInterface):
         with self.uow:
             if self.prune_schedule.claim(now):
                 self.uow.sessions.prune_expired(now)
-            session_id = self.uow.sessions.add(
-                AuthSession(
-                    user_id=user.id,
-                    created_at=now,
-                    last_used_at=now,
-                    expires_at=expires_at,
-                    user_agent=client.user_agent,
-                    ip=client.ip,
+            try:
+                session_id = self.uow.sessions.add(
+                    AuthSession(
+                        user_id=user.id,
+                        created_at=now,
+                        last_used_at=now,
+                        expires_at=expires_at,
+                        user_agent=client.user_agent,
+                        ip=client.ip,
+                    )
                 )
-            )
+            except UserNotFoundError:  # deleted since the sign-in read it
+                raise InvalidCredentialsError() from None
             current = self.uow.users.account_view(user.id, lock=True)
             if current is None or not current.is_active or current.token_version != token_version:
                 raise InvalidCredentialsError()

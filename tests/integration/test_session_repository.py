@@ -16,6 +16,7 @@ from B_EntityPackage.session_entities import (
     RevokedAccessToken,
     SessionAccessToken,
 )
+from D_CustomExceptionPackage.errors import UserNotFoundError
 from F_RepositoryPackage.login_repository import SqlAlchemyUserRepository
 from F_RepositoryPackage.session_repository import SqlAlchemySessionRepository
 from F_RepositoryPackage.token_denylist import DeniedToken, SqlAlchemyTokenDenylist
@@ -127,7 +128,7 @@ def test_the_rows_of_a_sign_in_are_written_at_once_and_roll_back_together(
 
 
 def test_a_session_needs_an_existing_user(database: Database) -> None:
-    with database.session() as session, pytest.raises(IntegrityError):
+    with database.session() as session, pytest.raises(UserNotFoundError):
         add_session(SqlAlchemySessionRepository(session), 999_999)
 
 

@@ -68,3 +68,19 @@ def test_a_session_opened_before_the_change_is_ended_by_it(
     assert pair.refresh_token is not None
     with pytest.raises(InvalidRefreshTokenError):
         sessions.refresh(pair.refresh_token, CLIENT)
+
+
+def test_a_session_of_an_account_deleted_meanwhile_is_refused(
+    database: Database, clock: FakeClock
+) -> None:
+    seed(database, make_user("alice"))
+    sessions = sessions_service(database, clock)
+    user, version_read = read_for_sign_in(database, "alice")
+    with sql_unit_of_work(database) as uow:
+        stored = uow.users.get(user.id)
+        assert stored is not None
+        uow.users.delete(stored)
+        uow.commit()
+    with pytest.raises(InvalidCredentialsError):
+        sessions.start(user, version_read, CLIENT)
+    assert session_count(database) == 0
