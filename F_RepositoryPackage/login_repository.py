@@ -46,7 +46,9 @@ class SignInCredentials:
 
 _ACCOUNT_COLUMNS = tuple(getattr(User, field.name) for field in fields(AccountView))
 _ACCOUNT_BY_ID = select(*_ACCOUNT_COLUMNS).where(User.id == bindparam("user_id"))
-_ACCOUNT_BY_ID_FOR_UPDATE = _ACCOUNT_BY_ID.with_for_update()
+# FOR NO KEY UPDATE: it still waits for, and blocks, a password change or another sign-in's
+# check, but not the KEY SHARE lock that every session row referencing the account takes.
+_ACCOUNT_BY_ID_FOR_UPDATE = _ACCOUNT_BY_ID.with_for_update(key_share=True)
 _ACCOUNT_IN_LIVE_SESSION = _ACCOUNT_BY_ID.where(
     exists().where(
         AuthSession.id == bindparam("session_id"),
