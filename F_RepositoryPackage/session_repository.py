@@ -54,7 +54,8 @@ class SessionRepository(abc.ABC):
 
     @abc.abstractmethod
     def end(self, auth_session: AuthSession, now: datetime) -> list[DeniedToken]:
-        """End a session; returns its access tokens that have not yet expired."""
+        """End a live session; returns its access tokens that have not yet expired (none for a
+        session ended before)."""
 
     @abc.abstractmethod
     def end_all_of_user(self, user_id: int, now: datetime) -> list[DeniedToken]:
@@ -149,7 +150,7 @@ class SqlAlchemySessionRepository(SessionRepository):
         self.session.connection().execute(insert(SessionAccessToken), values)
 
     def end(self, auth_session: AuthSession, now: datetime) -> list[DeniedToken]:
-        return self._end([auth_session], now)
+        return self._end_where(AuthSession.id == auth_session.id, now)
 
     def end_all_of_user(self, user_id: int, now: datetime) -> list[DeniedToken]:
         return self._end_where(AuthSession.user_id == user_id, now)
@@ -170,14 +171,16 @@ class SqlAlchemySessionRepository(SessionRepository):
         return self._end_where(AuthSession.id.in_(list(session_ids)), now)
 
     def _end_where(self, which: ColumnElement[bool], now: datetime) -> list[DeniedToken]:
-        """One UPDATE ends the live sessions `which` selects (written before the access
-        tokens are read, as in `_end`); returns the unexpired access tokens of those it ended."""
+        """One UPDATE ends the live sessions `which` selects; returns the unexpired access
+        tokens of those it ended. The sessions are written before their access tokens are
+        read, so a refresh of one of them in progress (which holds the session's row, or
+        SQLite's write lock) commits first and its new token is among those returned."""
         ended = self.session.execute(
             update(AuthSession)
             .where(which, AuthSession.ended_at.is_(None))
             .values(ended_at=now)
             .returning(AuthSession.id)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session="fetch")
         )
         ids = list(ended.scalars().all())
         if not ids:
@@ -188,23 +191,6 @@ class SqlAlchemySessionRepository(SessionRepository):
             )
         ).all()
         return [DeniedToken(jti=jti, expires_at=expires_at) for jti, expires_at in live]
-
-    def _end(self, sessions: Sequence[AuthSession], now: datetime) -> list[DeniedToken]:
-        ids = [auth_session.id for auth_session in sessions]
-        if not ids:
-            return []
-        for auth_session in sessions:
-            if auth_session.ended_at is None:
-                auth_session.ended_at = now
-        # Written first, so a refresh of these sessions in progress commits before the access
-        # tokens are read (it holds the session's row, or SQLite's write lock).
-        self.session.flush()
-        live = self.session.scalars(
-            select(SessionAccessToken).where(
-                SessionAccessToken.session_id.in_(ids), SessionAccessToken.expires_at > now
-            )
-        ).all()
-        return [DeniedToken(jti=token.jti, expires_at=token.expires_at) for token in live]
 
     def prune_expired(self, now: datetime) -> bool:
         # Two transactions deleting overlapping rows could deadlock on PostgreSQL; a

@@ -155,12 +155,11 @@ class FakeSessionRepository(SessionRepository):
         return self._end([sessions[session_id] for session_id in session_ids], now)
 
     def _end(self, sessions: Sequence[AuthSession], now: datetime) -> list[DeniedToken]:
-        if not sessions:
-            return []
-        ids = {auth_session.id for auth_session in sessions}
-        for auth_session in sessions:
-            if auth_session.ended_at is None:
-                auth_session.ended_at = now
+        """Like the SQL repository: ends the live ones, returns the tokens of those it ended."""
+        live = [auth_session for auth_session in sessions if auth_session.ended_at is None]
+        ids = {auth_session.id for auth_session in live}
+        for auth_session in live:
+            auth_session.ended_at = now
         return [
             DeniedToken(jti=token.jti, expires_at=token.expires_at)
             for token in self._view().access_tokens.values()
