@@ -134,11 +134,11 @@ class AuthService(AuthServiceInterface):
                 )
             raise InvalidCredentialsError()
         if not stored.user.is_active:
+            failure = self.audit.event(
+                event, AuditOutcome.FAILURE, user_id, AccountDisabledError.code
+            )
             with self.uow:
-                self.audit.add(
-                    self.uow, event, user_id, AuditOutcome.FAILURE, AccountDisabledError.code
-                )
-                self.uow.commit()
+                self._commit_failure([failure])
             raise AccountDisabledError()
         self.throttle.record_success(account_key, client.ip)
         if replacement_hash is not None:
@@ -165,6 +165,10 @@ class AuthService(AuthServiceInterface):
             self.audit.event(AuditEventType.LOCKOUT, AuditOutcome.FAILURE, user_id, limit.value)
             for limit in filled
         )
+        self._commit_failure(events)
+
+    def _commit_failure(self, events: list[AuditEvent]) -> None:
+        """In the open unit of work: roll back whatever it holds, commit only these rows."""
         self.uow.rollback()
         for audit_event in events:
             self.uow.audit.add(audit_event)

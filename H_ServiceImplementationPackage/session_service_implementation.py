@@ -82,7 +82,7 @@ class SessionService(SessionServiceInterface):
         comes after, it waits for this commit and ends this session with the others.
         """
         now = self.clock.now()
-        expires_at = now + min(self.refresh_lifetime, self.max_lifetime)
+        expires_at = self._expiry(started_at=now, now=now)
         with self.uow:
             if self.prune_schedule.claim(now):
                 self.uow.sessions.prune_expired(now)
@@ -107,6 +107,11 @@ class SessionService(SessionServiceInterface):
             self.audit.add(self.uow, AuditEventType.LOGIN, user.id)
             self.uow.commit()
             return pair
+
+    def _expiry(self, started_at: datetime, now: datetime) -> datetime:
+        """A session used at `now` lasts `refresh_lifetime` more, never past `max_lifetime`
+        after its sign-in."""
+        return min(now + self.refresh_lifetime, started_at + self.max_lifetime)
 
     def _end_sessions_past_the_cap(self, user_id: int, now: datetime) -> None:
         """End the account's oldest live sessions beyond `max_sessions`."""
@@ -161,9 +166,7 @@ class SessionService(SessionServiceInterface):
                 or not user.is_active
             ):
                 raise InvalidRefreshTokenError()
-            expires_at = min(
-                now + self.refresh_lifetime, auth_session.created_at + self.max_lifetime
-            )
+            expires_at = self._expiry(started_at=auth_session.created_at, now=now)
             if expires_at <= now:
                 raise InvalidRefreshTokenError()
             auth_session.expires_at = expires_at
