@@ -3,7 +3,8 @@
 - a body over MAX_BODY_BYTES answers 413, whatever Content-Length claims (the body is read
   and counted, so a chunked or lying request is caught too);
 - a body that is not JSON (nor, on the form paths, a URL-encoded or multipart form) answers 415;
-- a JSON body that is not UTF-8 (RFC 8259 8.1) or a query string holding U+0000 answers 422.
+- a JSON body that is not UTF-8 (RFC 8259 8.1) or that the parser refuses for its shape
+  (`json_body_problem`), or a query string holding U+0000, answers 422.
 The checked body is handed on to the application unchanged.
 """
 
@@ -34,27 +35,26 @@ def _is_json(content_type: str) -> bool:
     )
 
 
-def _is_utf8(body: bytes) -> bool:
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
+NOT_UTF8 = "JSON must be UTF-8"
 BEYOND_THE_PARSER = "JSON nested too deeply, or a number with too many digits"
 
 
-def _beyond_the_parser(body: bytes) -> bool:
-    """True for JSON that the parser refuses with something else than a syntax error: nesting
-    past Python's recursion limit, or an integer past its 4,300-digit limit."""
+def json_body_problem(body: bytes) -> str | None:
+    """Why a JSON body is refused before any route sees it, if it is: not UTF-8 (RFC 8259
+    8.1), or refused by the parser for something else than a syntax error (nesting past
+    Python's recursion limit, an integer past its 4,300-digit limit). A syntax error is left
+    to the route, which answers its usual 422."""
     try:
-        json.loads(body)
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return NOT_UTF8
+    try:
+        json.loads(text)
     except json.JSONDecodeError:
-        return False  # a syntax error: the route answers its usual 422
+        return None
     except (RecursionError, ValueError):
-        return True
-    return False
+        return BEYOND_THE_PARSER
+    return None
 
 
 def _is_form(content_type: str) -> bool:
@@ -94,12 +94,9 @@ class RequestGuardMiddleware:
 
         if body:
             content_type = headers.get(b"content-type", b"").decode("latin-1")
-            if _is_json(content_type) and not _is_utf8(bytes(body)):
-                detail = [{"loc": ["body"], "msg": "JSON must be UTF-8", "type": "json_invalid"}]
-                await self._reject(send, 422, detail, "VALIDATION_ERROR")
-                return
-            if _is_json(content_type) and _beyond_the_parser(bytes(body)):
-                detail = [{"loc": ["body"], "msg": BEYOND_THE_PARSER, "type": "json_invalid"}]
+            problem = json_body_problem(bytes(body)) if _is_json(content_type) else None
+            if problem is not None:
+                detail = [{"loc": ["body"], "msg": problem, "type": "json_invalid"}]
                 await self._reject(send, 422, detail, "VALIDATION_ERROR")
                 return
             allowed = _is_json(content_type) or (
