@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,7 +34,9 @@ from A_DatabasePackage.settings import Settings
 from B_EntityPackage.login_entity_master import Base
 from E_SecurityPackage import login_throttle
 from I_ControllerPackage.app_factory import create_app
+from tests.live_server import free_port
 from tests.private_postgres import PrivatePostgres, postgres_bindir, private_postgres
+from tests.private_redis import PrivateRedis
 from tests.support import FakeClock, in_ci, make_settings
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
@@ -163,6 +166,23 @@ def private_cluster(private_cluster_of_session: PrivatePostgres) -> PrivatePostg
     if not private_cluster_of_session.is_running():
         private_cluster_of_session.start()
     return private_cluster_of_session
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    """A throw-away Redis server of the test's own, which an outage test may stop and start."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        message = "redis-server is not installed"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    server = PrivateRedis(binary, free_port(), tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -7,12 +7,10 @@ a hung dependency is a local socket that accepts connections and never answers.
 
 from __future__ import annotations
 
-import shutil
 import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +20,7 @@ from I_ControllerPackage.app_factory import create_app
 from I_ControllerPackage.readiness import READINESS_TIMEOUT_SECONDS
 from tests.live_server import free_port
 from tests.private_redis import PrivateRedis
-from tests.support import in_ci, make_settings
+from tests.support import make_settings
 
 # The answer may take the check's timeout plus scheduling on a busy machine, never the
 # driver's own timeouts (5 s to connect to PostgreSQL).
@@ -49,22 +47,6 @@ def hung_server() -> Iterator[int]:
         listener.bind(("127.0.0.1", 0))
         listener.listen(64)
         yield listener.getsockname()[1]
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        message = "redis-server is not installed"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
-    server = PrivateRedis(binary, free_port(), tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def timed_get(client: TestClient, path: str) -> tuple[int, Any, float]:

@@ -9,9 +9,6 @@ CI=true.
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,7 +20,6 @@ from sqlalchemy import select
 from B_EntityPackage.session_entities import AuthSession, RefreshToken, RevokedAccessToken
 from I_ControllerPackage.app_factory import create_app
 from tests.admin_support import assert_error, me_status
-from tests.live_server import free_port
 from tests.private_redis import PrivateRedis
 from tests.session_support import (
     assert_refresh_invalid,
@@ -33,25 +29,9 @@ from tests.session_support import (
     session_id_of,
     sign_in,
 )
-from tests.support import FakeClock, bearer, in_ci, make_settings, register
+from tests.support import FakeClock, bearer, make_settings, register
 
 LEAKS = ("Traceback", "redis", "Redis", "Connection", "Error ", "127.0.0.1", ".py")
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        message = "redis-server is not installed"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
-    server = PrivateRedis(binary, free_port(), tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
