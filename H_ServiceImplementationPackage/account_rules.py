@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from B_EntityPackage.domain import Role
@@ -45,20 +47,24 @@ def is_active_admin(user: User) -> bool:
     return user.role == Role.ADMIN.value and user.is_active
 
 
-def ensure_another_active_admin(users: UserRepository, user: User) -> None:
-    """Refuse to remove the last active admin. Locks the admin rows (PostgreSQL) so two
-    admins demoting each other at once cannot both succeed."""
-    if not is_active_admin(user):
-        return
-    if not [admin_id for admin_id in users.active_admin_ids(lock=True) if admin_id != user.id]:
+@contextmanager
+def keeping_an_active_admin(
+    users: UserRepository, user: User, removes: bool = True
+) -> Iterator[None]:
+    """Around writing a change that `removes` the user's admin rights (a demotion, a disable,
+    a deletion): LAST_ADMIN when no other active admin would remain.
+
+    Checked before the write, with the admin rows locked (PostgreSQL), so two admins removing
+    each other at once cannot both pass; and again once the write is done, in the same
+    transaction: on SQLite, which has no row locks, the first write holds the database's write
+    lock until the commit, so of two concurrent removals the second finds the first one's."""
+    guarded = removes and is_active_admin(user)
+    if guarded and not [
+        admin_id for admin_id in users.active_admin_ids(lock=True) if admin_id != user.id
+    ]:
         raise LastAdminError()
-
-
-def ensure_an_active_admin_remains(users: UserRepository) -> None:
-    """Checked again once a removal is written, in the same transaction: on SQLite, which has
-    no row locks, the first write holds the database's write lock until the commit, so of two
-    concurrent removals the second one finds the first one's and is refused."""
-    if not users.active_admin_ids():
+    yield
+    if guarded and not users.active_admin_ids():
         raise LastAdminError()
 
 

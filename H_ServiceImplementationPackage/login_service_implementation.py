@@ -32,9 +32,7 @@ from G_ServiceFunctionPackage.login_service_function import AuthServiceInterface
 from G_ServiceFunctionPackage.session_service_function import SessionServiceInterface
 from H_ServiceImplementationPackage.account_rules import (
     end_all_tokens,
-    ensure_an_active_admin_remains,
-    ensure_another_active_admin,
-    is_active_admin,
+    keeping_an_active_admin,
     new_user,
     to_user_out,
 )
@@ -243,12 +241,9 @@ class AuthService(AuthServiceInterface):
         with self.uow:
             user = self._existing_user(user_id)
             self._check_current_password(user, password, AuditEventType.ACCOUNT_DELETE)
-            removes_an_admin = is_active_admin(user)
-            ensure_another_active_admin(self.uow.users, user)
-            self.audit.add(self.uow, AuditEventType.ACCOUNT_DELETE, user.id)
-            self.uow.users.delete(user)
-            if removes_an_admin:
-                ensure_an_active_admin_remains(self.uow.users)
+            with keeping_an_active_admin(self.uow.users, user):
+                self.audit.add(self.uow, AuditEventType.ACCOUNT_DELETE, user.id)
+                self.uow.users.delete(user)
             self.uow.commit()
 
     def _existing_user(self, user_id: int) -> User:

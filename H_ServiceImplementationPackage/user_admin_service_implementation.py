@@ -25,9 +25,7 @@ from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
 from G_ServiceFunctionPackage.user_admin_service_function import UserAdminServiceInterface
 from H_ServiceImplementationPackage.account_rules import (
     end_all_tokens,
-    ensure_an_active_admin_remains,
-    ensure_another_active_admin,
-    is_active_admin,
+    keeping_an_active_admin,
     new_user,
     to_user_out,
 )
@@ -90,18 +88,15 @@ class UserAdminService(UserAdminServiceInterface):
             role_changes = "role" in changes and changes["role"] != user.role
             disables = changes.get("is_active") is False and user.is_active
             events = _audited_changes(user, changes)
-            removes_an_admin = (role_changes or disables) and is_active_admin(user)
-            if removes_an_admin:
-                ensure_another_active_admin(self.uow.users, user)
             now = self.clock.now()
-            for field, value in changes.items():
-                setattr(user, field, value)
-            user.updated_at = now
-            # Saved before ending the tokens, whose flush would otherwise meet a taken username
-            # or email first and escape the USERNAME_TAKEN / EMAIL_TAKEN translation.
-            self.uow.users.save(user)
-            if removes_an_admin:
-                ensure_an_active_admin_remains(self.uow.users)
+            with keeping_an_active_admin(self.uow.users, user, removes=role_changes or disables):
+                for field, value in changes.items():
+                    setattr(user, field, value)
+                user.updated_at = now
+                # Saved before ending the tokens, whose flush would otherwise meet a taken
+                # username or email first and escape the USERNAME_TAKEN / EMAIL_TAKEN
+                # translation.
+                self.uow.users.save(user)
             if role_changes or disables:
                 end_all_tokens(self.uow, user, now)
             for event, detail in events:
@@ -112,12 +107,9 @@ class UserAdminService(UserAdminServiceInterface):
     def delete_user(self, user_id: int) -> None:
         with self.uow:
             user = self._existing_user(user_id)
-            removes_an_admin = is_active_admin(user)
-            ensure_another_active_admin(self.uow.users, user)
-            self.audit.add(self.uow, AuditEventType.ACCOUNT_DELETE, user.id)
-            self.uow.users.delete(user)
-            if removes_an_admin:
-                ensure_an_active_admin_remains(self.uow.users)
+            with keeping_an_active_admin(self.uow.users, user):
+                self.audit.add(self.uow, AuditEventType.ACCOUNT_DELETE, user.id)
+                self.uow.users.delete(user)
             self.uow.commit()
 
     def create_admin(self, request: RegisterRequest) -> UserOut:
