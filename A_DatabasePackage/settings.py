@@ -105,6 +105,7 @@ class Settings(BaseSettings):
     DB_PASSWORD: SecretStr | None = None
     DB_POOL_SIZE: int = Field(default=10, ge=1, le=1000)
     DB_MAX_OVERFLOW: int = Field(default=10, ge=0, le=1000)
+    MAX_HEADER_BYTES: int = Field(default=16 * 1024, ge=4 * 1024, le=1024 * 1024)
 
     SECRET_KEY: SecretStr | None = None
     JWT_ALGORITHM: Literal["HS256", "HS384", "HS512"] = "HS256"

@@ -26,7 +26,12 @@ from tests.support import FAST_ARGON2, TEST_SECRET_KEY
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 APP = "I_ControllerPackage.logic_controller:app"
-RUN_FLAGS = ("--no-proxy-headers", "--no-server-header")
+RUN_FLAGS = (
+    "--no-proxy-headers",
+    "--no-server-header",
+    "--http",
+    "deploy.http_protocol:HeaderBoundedProtocol",
+)
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 15.0
 # Only these variables of the test process reach the server; every setting is explicit.
