@@ -3,10 +3,15 @@
 Failures are counted three ways within LOGIN_FAILURE_WINDOW_SECONDS: per account and client
 address together (LOGIN_MAX_FAILURES), per account from everywhere
 (LOGIN_MAX_FAILURES_PER_ACCOUNT) and per address over all accounts
-(LOGIN_MAX_FAILURES_PER_ADDRESS). A full window refuses the next attempt with
-TOO_MANY_REQUESTS before any password is hashed, so a locked window costs no Argon2 work and
-the right password does not get through either. A successful sign-in clears the account and
-address counter (as django-axes does); the wider two keep counting.
+(LOGIN_MAX_FAILURES_PER_ADDRESS).
+
+An attempt is counted before its password is hashed: `attempt()` takes a place in all three
+windows at once, or refuses with TOO_MANY_REQUESTS when any is full (so a full window costs no
+Argon2 work, and the right password does not get through either). Concurrent attempts thus
+hold places while they hash, and a burst can never check more passwords than the limits allow.
+A wrong password leaves its places taken. A right one clears the account and address counter
+(as django-axes does) and gives back its places in the wider two, which count only failures.
+An attempt that ends neither way (a disabled account, an outage) gives back all three.
 
 Keys: an account is `user:<id>` once the sign-in name resolves (so its username and email
 share one budget), else a keyed hash of the lower-cased name (people type passwords into the
@@ -33,12 +38,16 @@ from enum import StrEnum
 import redis
 from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.errors import StorageError
-from limits.storage import MovingWindowSupport, RedisStorage, Storage
+from limits.storage import MovingWindowSupport, Storage
 from limits.strategies import MovingWindowRateLimiter
 
 from B_EntityPackage.domain import Clock
 from D_CustomExceptionPackage.errors import ServiceUnavailableError, TooManyRequestsError
-from E_SecurityPackage.rate_limit_storage import ClockMemoryStorage
+from E_SecurityPackage.rate_limit_storage import (
+    ClockMemoryStorage,
+    ReleasableEntries,
+    ReleasableRedisStorage,
+)
 
 DEFAULT_KEY_PREFIX = "auth:rate-limit"
 UNKNOWN_ADDRESS = "unknown"
@@ -87,22 +96,52 @@ def address_bucket(address: str | None) -> str:
     return str(parsed)
 
 
+class LoginAttempt(abc.ABC):
+    """A password check that holds a place in each failure window until it is settled."""
+
+    @abc.abstractmethod
+    def failed(self) -> list[LimitName]:
+        """A wrong password: its places stay taken. Returns the limits it filled (a lockout)."""
+
+    @abc.abstractmethod
+    def succeeded(self) -> None:
+        """The right password: clear the account-and-address counter and give back the places
+        held in the per-account and per-address windows."""
+
+    @abc.abstractmethod
+    def abandon(self) -> None:
+        """Neither settled (a disabled account, an error): give back every place."""
+
+
+class UncountedAttempt(LoginAttempt):
+    def failed(self) -> list[LimitName]:
+        return []
+
+    def succeeded(self) -> None:
+        return None
+
+    def abandon(self) -> None:
+        return None
+
+
 class LoginThrottle(abc.ABC):
     @abc.abstractmethod
     def account_key(self, user_id: int | None, sign_in_name: str) -> str:
         """The key an account is counted under; see the module docstring."""
 
     @abc.abstractmethod
-    def check(self, account_key: str, address: str | None) -> None:
-        """Raise TOO_MANY_REQUESTS when any failure window of this pair is full."""
+    def begin(self, account_key: str, address: str | None) -> LoginAttempt:
+        """Take a place in every failure window of this pair, or raise TOO_MANY_REQUESTS
+        (taking none) when any of them is full."""
 
-    @abc.abstractmethod
-    def record_failure(self, account_key: str, address: str | None) -> list[LimitName]:
-        """Count a failure; returns the limits this failure has just filled (a lockout)."""
-
-    @abc.abstractmethod
-    def record_success(self, account_key: str, address: str | None) -> None:
-        """Clear the account-and-address counter."""
+    @contextmanager
+    def attempt(self, account_key: str, address: str | None) -> Iterator[LoginAttempt]:
+        """`begin`, and give the places back if the block settles nothing."""
+        attempt = self.begin(account_key, address)
+        try:
+            yield attempt
+        finally:
+            attempt.abandon()
 
     @abc.abstractmethod
     def hit_registration(self, address: str | None) -> None:
@@ -115,14 +154,8 @@ class DisabledLoginThrottle(LoginThrottle):
     def account_key(self, user_id: int | None, sign_in_name: str) -> str:
         return ""
 
-    def check(self, account_key: str, address: str | None) -> None:
-        return None
-
-    def record_failure(self, account_key: str, address: str | None) -> list[LimitName]:
-        return []
-
-    def record_success(self, account_key: str, address: str | None) -> None:
-        return None
+    def begin(self, account_key: str, address: str | None) -> LoginAttempt:
+        return UncountedAttempt()
 
     def hit_registration(self, address: str | None) -> None:
         return None
@@ -146,9 +179,11 @@ class LimitsLoginThrottle(LoginThrottle):
         now: Callable[[], float],
         name_key_secret: bytes,
     ) -> None:
-        if not isinstance(storage, MovingWindowSupport):
-            raise TypeError("the storage must support moving windows")
-        self.storage = storage
+        if not isinstance(storage, MovingWindowSupport) or not isinstance(
+            storage, ReleasableEntries
+        ):
+            raise TypeError("the storage must support moving windows and giving entries back")
+        self.storage: ReleasableEntries = storage
         self.limiter = MovingWindowRateLimiter(storage)
         self.limits = limits
         self.items = limits.failure_items()
@@ -175,31 +210,46 @@ class LimitsLoginThrottle(LoginThrottle):
         stats = self.limiter.get_window_stats(item, *identifiers)
         return max(1, math.ceil(stats.reset_time - self.now()))
 
-    def check(self, account_key: str, address: str | None) -> None:
+    def begin(self, account_key: str, address: str | None) -> LoginAttempt:
+        windows = self._identifiers(account_key, address)
+        taken: list[LimitName] = []
+        last_places: list[LimitName] = []
         waits: list[int] = []
         with store_outage_is_unavailable():
-            for name, identifiers in self._identifiers(account_key, address).items():
+            for name, identifiers in windows.items():
                 item = self.items[name]
-                if not self.limiter.test(item, *identifiers):
+                if waits:
+                    # Once refused, only look: places a refused attempt took, even for a
+                    # moment, could refuse another attempt that the limits allow.
+                    if not self.limiter.test(item, *identifiers):
+                        waits.append(self._retry_after(item, identifiers))
+                elif self.limiter.hit(item, *identifiers):
+                    taken.append(name)
+                    if not self.limiter.test(item, *identifiers):
+                        last_places.append(name)
+                else:
                     waits.append(self._retry_after(item, identifiers))
+            if waits:
+                for name in taken:
+                    self._give_back(name, windows[name])
         if waits:
             raise TooManyRequestsError(retry_after=max(waits))
+        return CountedAttempt(self, windows, last_places)
 
-    def record_failure(self, account_key: str, address: str | None) -> list[LimitName]:
-        filled: list[LimitName] = []
-        with store_outage_is_unavailable():
-            for name, identifiers in self._identifiers(account_key, address).items():
-                item = self.items[name]
-                if self.limiter.hit(item, *identifiers) and not self.limiter.test(
-                    item, *identifiers
-                ):
-                    filled.append(name)
-        return filled
+    def _give_back(self, name: LimitName, identifiers: Sequence[str]) -> None:
+        """Remove one entry from this window (the newest: only the count matters)."""
+        self.storage.release_entry(self.items[name].key_for(*identifiers))
 
-    def record_success(self, account_key: str, address: str | None) -> None:
-        identifiers = self._identifiers(account_key, address)[LimitName.PAIR]
+    def _settle_success(self, windows: dict[LimitName, list[str]]) -> None:
         with store_outage_is_unavailable():
-            self.limiter.clear(self.items[LimitName.PAIR], *identifiers)
+            self.limiter.clear(self.items[LimitName.PAIR], *windows[LimitName.PAIR])
+            for name in (LimitName.ACCOUNT, LimitName.ADDRESS):
+                self._give_back(name, windows[name])
+
+    def _settle_abandoned(self, windows: dict[LimitName, list[str]]) -> None:
+        with store_outage_is_unavailable():
+            for name, identifiers in windows.items():
+                self._give_back(name, identifiers)
 
     def hit_registration(self, address: str | None) -> None:
         bucket = address_bucket(address)
@@ -210,6 +260,32 @@ class LimitsLoginThrottle(LoginThrottle):
                     waits.append(self._retry_after(item, ["register", bucket]))
         if waits:
             raise TooManyRequestsError(retry_after=max(waits))
+
+
+class CountedAttempt(LoginAttempt):
+    def __init__(
+        self,
+        throttle: LimitsLoginThrottle,
+        windows: dict[LimitName, list[str]],
+        last_places: list[LimitName],
+    ) -> None:
+        self.throttle = throttle
+        self.windows = windows
+        self.last_places = last_places
+        self.settled = False
+
+    def failed(self) -> list[LimitName]:
+        self.settled = True
+        return list(self.last_places)
+
+    def succeeded(self) -> None:
+        self.settled = True
+        self.throttle._settle_success(self.windows)
+
+    def abandon(self) -> None:
+        if not self.settled:
+            self.settled = True
+            self.throttle._settle_abandoned(self.windows)
 
 
 def memory_login_throttle(
@@ -229,5 +305,7 @@ def redis_login_throttle(
 ) -> LimitsLoginThrottle:
     """Shared by every worker and instance. limits' Redis scripts take their timestamps from
     this host's clock (time.time()), so the hosts of a deployment need synchronised clocks."""
-    storage = RedisStorage(url, connection_pool=client.connection_pool, key_prefix=key_prefix)
+    storage = ReleasableRedisStorage(
+        url, connection_pool=client.connection_pool, key_prefix=key_prefix
+    )
     return LimitsLoginThrottle(storage, limits, time.time, name_key_secret)

@@ -10,12 +10,30 @@ rotating names or addresses) do not pile up.
 from __future__ import annotations
 
 import threading
+from typing import Protocol, cast, runtime_checkable
 
-from limits.storage import MovingWindowSupport, Storage
+import redis
+from limits.storage import MovingWindowSupport, RedisStorage, Storage
 
 from B_EntityPackage.domain import Clock
 
 SWEEP_EVERY = 1024
+
+
+@runtime_checkable
+class ReleasableEntries(Protocol):
+    """A moving-window storage that can give back one entry of a window (limits has no such
+    operation): a sign-in that turned out right returns the place it held."""
+
+    def release_entry(self, key: str) -> None: ...
+
+
+class ReleasableRedisStorage(RedisStorage):
+    """limits' Redis storage: a moving window is a list of timestamps, newest first."""
+
+    def release_entry(self, key: str) -> None:
+        connection = cast(redis.Redis, self.get_connection())
+        connection.lpop(self.prefixed_key(key))
 
 
 class ClockMemoryStorage(Storage, MovingWindowSupport):
@@ -63,6 +81,12 @@ class ClockMemoryStorage(Storage, MovingWindowSupport):
             self._events[key] = [now] * amount + entries
             self._event_expiry[key] = now + expiry
             return True
+
+    def release_entry(self, key: str) -> None:
+        with self._lock:
+            entries = self._events.get(key)
+            if entries:
+                entries.pop(0)
 
     def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
         """(the oldest entry still in the window, how many entries it holds)."""

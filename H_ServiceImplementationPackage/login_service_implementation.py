@@ -1,7 +1,8 @@
 """The account service: registration, sign-in, tokens and the caller's own account.
 
-Every password check goes through the login throttle first (E_SecurityPackage.login_throttle):
-a full failure window answers TOO_MANY_REQUESTS before any Argon2 work. Outcomes are written
+Every password check is an attempt of the login throttle (E_SecurityPackage.login_throttle),
+counted before the hash: a full failure window answers TOO_MANY_REQUESTS before any Argon2
+work, and concurrent checks cannot together pass a limit. Outcomes are written
 to the audit trail: successes in the same transaction as the change; a failure rolls the
 change back and commits only its audit rows, before the error is raised. No database
 connection is held while a sign-in's password is verified.
@@ -24,7 +25,7 @@ from D_CustomExceptionPackage.errors import (
     NothingToChangeError,
     UserNotFoundError,
 )
-from E_SecurityPackage.login_throttle import DisabledLoginThrottle, LoginThrottle
+from E_SecurityPackage.login_throttle import DisabledLoginThrottle, LoginAttempt, LoginThrottle
 from E_SecurityPackage.password_hashing import PasswordHasher
 from E_SecurityPackage.password_policy import PasswordPolicy
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
@@ -118,27 +119,27 @@ class AuthService(AuthServiceInterface):
         stored = self._load_credentials(sign_in_name)
         user_id = stored.user.id if stored is not None else None
         account_key = self.throttle.account_key(user_id, sign_in_name)
-        self.throttle.check(account_key, client.ip)
-        if stored is None:
-            self.hasher.verify_unknown_user(password)
-            with self.uow:
-                self._record_failure(event, None, account_key, client, InvalidCredentialsError.code)
-            raise InvalidCredentialsError()
-        matches, replacement_hash = self.hasher.verify(password, stored.hashed_password)
-        if not matches:
-            with self.uow:
-                self._record_failure(
-                    event, user_id, account_key, client, InvalidCredentialsError.code
+        with self.throttle.attempt(account_key, client.ip) as attempt:
+            if stored is None:
+                self.hasher.verify_unknown_user(password)
+                with self.uow:
+                    self._record_failure(event, None, attempt, client, InvalidCredentialsError.code)
+                raise InvalidCredentialsError()
+            matches, replacement_hash = self.hasher.verify(password, stored.hashed_password)
+            if not matches:
+                with self.uow:
+                    self._record_failure(
+                        event, user_id, attempt, client, InvalidCredentialsError.code
+                    )
+                raise InvalidCredentialsError()
+            if not stored.user.is_active:
+                failure = self.audit.event(
+                    event, AuditOutcome.FAILURE, user_id, AccountDisabledError.code
                 )
-            raise InvalidCredentialsError()
-        if not stored.user.is_active:
-            failure = self.audit.event(
-                event, AuditOutcome.FAILURE, user_id, AccountDisabledError.code
-            )
-            with self.uow:
-                self._commit_failure([failure])
-            raise AccountDisabledError()
-        self.throttle.record_success(account_key, client.ip)
+                with self.uow:
+                    self._commit_failure([failure])
+                raise AccountDisabledError()
+            attempt.succeeded()
         if replacement_hash is not None:
             self._store_upgraded_hash(stored, replacement_hash)
         return stored
@@ -147,17 +148,17 @@ class AuthService(AuthServiceInterface):
         self,
         event: AuditEventType,
         user_id: int | None,
-        account_key: str,
+        attempt: LoginAttempt,
         client: ClientInfo,
         code: str,
     ) -> None:
-        """Count a wrong password; in the open unit of work, roll back whatever it holds and
-        commit the failure (and a lockout it causes) to the audit trail.
+        """Settle the attempt as a wrong password; in the open unit of work, roll back whatever
+        it holds and commit the failure (and a lockout it causes) to the audit trail.
 
         The attempted sign-in name of an unknown account is not written: people type
         passwords into the username box.
         """
-        filled = self.throttle.record_failure(account_key, client.ip)
+        filled = attempt.failed()
         events: list[AuditEvent] = [self.audit.event(event, AuditOutcome.FAILURE, user_id, code)]
         events.extend(
             self.audit.event(AuditEventType.LOCKOUT, AuditOutcome.FAILURE, user_id, limit.value)
@@ -258,12 +259,12 @@ class AuthService(AuthServiceInterface):
         """A wrong current password counts as a failed sign-in of the account (a stolen
         token must not become an unlimited password oracle)."""
         account_key = self.throttle.account_key(user.id, user.username)
-        self.throttle.check(account_key, self.client.ip)
-        matches, _ = self.hasher.verify(password, user.hashed_password)
-        if not matches:
-            user_id = user.id
-            self._record_failure(
-                failure_event, user_id, account_key, self.client, InvalidCurrentPasswordError.code
-            )
-            raise InvalidCurrentPasswordError()
-        self.throttle.record_success(account_key, self.client.ip)
+        with self.throttle.attempt(account_key, self.client.ip) as attempt:
+            matches, _ = self.hasher.verify(password, user.hashed_password)
+            if not matches:
+                user_id = user.id
+                self._record_failure(
+                    failure_event, user_id, attempt, self.client, InvalidCurrentPasswordError.code
+                )
+                raise InvalidCurrentPasswordError()
+            attempt.succeeded()

@@ -4,8 +4,10 @@ FakeClock) and over the real Redis (with a short real window), keys, and outages
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
@@ -17,6 +19,7 @@ from E_SecurityPackage.login_throttle import (
     DisabledLoginThrottle,
     LimitName,
     LimitsLoginThrottle,
+    LoginThrottle,
     ThrottleLimits,
     address_bucket,
     memory_login_throttle,
@@ -46,12 +49,24 @@ def throttle(clock: FakeClock) -> LimitsLoginThrottle:
     return memory_login_throttle(LIMITS, clock, SECRET)
 
 
-def fail(throttle: LimitsLoginThrottle, key: str, address: str, times: int) -> list[LimitName]:
+def fail(throttle: LoginThrottle, key: str, address: str, times: int) -> list[LimitName]:
+    """`times` wrong passwords, one after the other; the limits they filled."""
     filled: list[LimitName] = []
     for _ in range(times):
-        throttle.check(key, address)
-        filled.extend(throttle.record_failure(key, address))
+        with throttle.attempt(key, address) as attempt:
+            filled.extend(attempt.failed())
     return filled
+
+
+def succeed(throttle: LoginThrottle, key: str, address: str) -> None:
+    with throttle.attempt(key, address) as attempt:
+        attempt.succeeded()
+
+
+def check(throttle: LoginThrottle, key: str, address: str) -> None:
+    """Raise TOO_MANY_REQUESTS if an attempt would be refused now (else it is given back)."""
+    with throttle.attempt(key, address):
+        pass
 
 
 def test_the_pair_limit_locks_after_max_failures_until_the_window_passes(
@@ -59,14 +74,14 @@ def test_the_pair_limit_locks_after_max_failures_until_the_window_passes(
 ) -> None:
     assert fail(throttle, "user:1", "192.0.2.1", 3) == [LimitName.PAIR]
     with pytest.raises(TooManyRequestsError) as refused:
-        throttle.check("user:1", "192.0.2.1")
+        check(throttle, "user:1", "192.0.2.1")
     assert refused.value.retry_after == 900
     clock.advance(seconds=600)
     with pytest.raises(TooManyRequestsError) as still:
-        throttle.check("user:1", "192.0.2.1")
+        check(throttle, "user:1", "192.0.2.1")
     assert still.value.retry_after == 300
     clock.advance(seconds=300)
-    throttle.check("user:1", "192.0.2.1")
+    check(throttle, "user:1", "192.0.2.1")
 
 
 def test_the_window_moves_one_failure_at_a_time(
@@ -76,20 +91,20 @@ def test_the_window_moves_one_failure_at_a_time(
     clock.advance(seconds=100)
     fail(throttle, "user:1", "192.0.2.1", 2)
     with pytest.raises(TooManyRequestsError) as refused:
-        throttle.check("user:1", "192.0.2.1")
+        check(throttle, "user:1", "192.0.2.1")
     assert refused.value.retry_after == 800  # when the first failure leaves the window
     clock.advance(seconds=800)
-    throttle.check("user:1", "192.0.2.1")
+    check(throttle, "user:1", "192.0.2.1")
     fail(throttle, "user:1", "192.0.2.1", 1)
     with pytest.raises(TooManyRequestsError):
-        throttle.check("user:1", "192.0.2.1")
+        check(throttle, "user:1", "192.0.2.1")
 
 
 def test_another_address_is_not_locked_out_by_the_pair_limit(
     throttle: LimitsLoginThrottle,
 ) -> None:
     fail(throttle, "user:1", "192.0.2.1", 3)
-    throttle.check("user:1", "198.51.100.2")
+    check(throttle, "user:1", "198.51.100.2")
 
 
 def test_the_account_limit_counts_every_address(throttle: LimitsLoginThrottle) -> None:
@@ -98,8 +113,8 @@ def test_the_account_limit_counts_every_address(throttle: LimitsLoginThrottle) -
     filled += fail(throttle, "user:1", "192.0.2.3", 1)
     assert filled == [LimitName.ACCOUNT]
     with pytest.raises(TooManyRequestsError):
-        throttle.check("user:1", "203.0.113.99")
-    throttle.check("user:2", "203.0.113.99")
+        check(throttle, "user:1", "203.0.113.99")
+    check(throttle, "user:2", "203.0.113.99")
 
 
 def test_the_address_limit_counts_every_account(throttle: LimitsLoginThrottle) -> None:
@@ -108,18 +123,88 @@ def test_the_address_limit_counts_every_account(throttle: LimitsLoginThrottle) -
         filled += fail(throttle, f"user:{user}", "192.0.2.1", 1)
     assert filled == [LimitName.ADDRESS]
     with pytest.raises(TooManyRequestsError):
-        throttle.check("user:77", "192.0.2.1")
-    throttle.check("user:77", "192.0.2.2")
+        check(throttle, "user:77", "192.0.2.1")
+    check(throttle, "user:77", "192.0.2.2")
 
 
 def test_success_clears_only_the_pair_counter(throttle: LimitsLoginThrottle) -> None:
     fail(throttle, "user:1", "192.0.2.1", 2)
-    throttle.record_success("user:1", "192.0.2.1")
+    succeed(throttle, "user:1", "192.0.2.1")
     fail(throttle, "user:1", "192.0.2.1", 2)
-    throttle.check("user:1", "192.0.2.1")  # 2 since the success, not 4
+    check(throttle, "user:1", "192.0.2.1")  # 2 since the success, not 4
     fail(throttle, "user:1", "192.0.2.9", 1)
     with pytest.raises(TooManyRequestsError):  # the account counter kept all 5
-        throttle.check("user:1", "192.0.2.200")
+        check(throttle, "user:1", "192.0.2.200")
+
+
+def test_attempts_in_flight_hold_their_places(throttle: LimitsLoginThrottle) -> None:
+    """Three wrong passwords being hashed at once fill the pair limit of three: a fourth is
+    refused before its hash, and stays refused once they have failed."""
+    in_flight = [throttle.begin("user:1", "192.0.2.1") for _ in range(3)]
+    with pytest.raises(TooManyRequestsError):
+        throttle.begin("user:1", "192.0.2.1")
+    filled = [limit for attempt in in_flight for limit in attempt.failed()]
+    assert filled == [LimitName.PAIR]
+    with pytest.raises(TooManyRequestsError):
+        check(throttle, "user:1", "192.0.2.1")
+
+
+def test_an_attempt_settled_neither_way_gives_its_places_back(
+    throttle: LimitsLoginThrottle,
+) -> None:
+    in_flight = [throttle.begin("user:1", "192.0.2.1") for _ in range(3)]
+    in_flight[0].abandon()
+    with throttle.attempt("user:1", "192.0.2.1"):
+        pass  # a disabled account, an outage: settled neither way
+    assert fail(throttle, "user:1", "192.0.2.1", 1) == [LimitName.PAIR]
+    assert in_flight[1].failed() == []
+
+
+def test_a_refused_attempt_takes_no_place(throttle: LimitsLoginThrottle) -> None:
+    fail(throttle, "user:1", "192.0.2.1", 3)  # the pair is full; the account holds 3 of 5
+    for _ in range(10):
+        with pytest.raises(TooManyRequestsError):
+            check(throttle, "user:1", "192.0.2.1")
+    assert fail(throttle, "user:1", "192.0.2.2", 1) == []
+    assert fail(throttle, "user:1", "192.0.2.3", 1) == [LimitName.ACCOUNT]
+
+
+def test_right_passwords_do_not_use_up_the_wider_limits(throttle: LimitsLoginThrottle) -> None:
+    """The account (5) and address (6) windows count failures only: a success gives back the
+    places its attempt held."""
+    for index in range(20):
+        succeed(throttle, "user:1", f"192.0.2.{index}")
+        succeed(throttle, f"user:{index + 10}", "198.51.100.1")
+    assert fail(throttle, "user:1", "192.0.2.50", 2) == []
+    assert fail(throttle, "user:1", "192.0.2.51", 2) == []
+    assert fail(throttle, "user:1", "192.0.2.52", 1) == [LimitName.ACCOUNT]
+    assert fail(throttle, "user:99", "198.51.100.1", 3) == [LimitName.PAIR]
+
+
+def test_a_burst_from_threads_checks_no_more_passwords_than_the_limit(
+    throttle: LimitsLoginThrottle,
+) -> None:
+    admitted = burst(throttle, attempts=40)
+    assert admitted == 3
+
+
+def burst(throttle: LoginThrottle, attempts: int) -> int:
+    """`attempts` threads each try one wrong password for one account from one address at
+    once, holding their place a moment as a hash would; how many were let through."""
+    barrier = threading.Barrier(attempts)
+
+    def one() -> bool:
+        barrier.wait(timeout=10)
+        try:
+            with throttle.attempt("user:1", "192.0.2.1") as attempt:
+                time.sleep(0.05)
+                attempt.failed()
+        except TooManyRequestsError:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=attempts) as pool:
+        return sum(pool.map(lambda _: one(), range(attempts)))
 
 
 def test_registration_is_limited_per_address(
@@ -175,15 +260,15 @@ def test_ipv6_neighbours_share_one_address_budget(throttle: LimitsLoginThrottle)
     for index in range(6):
         fail(throttle, f"user:{index}", f"2001:db8:1:2::{index + 1:x}", 1)
     with pytest.raises(TooManyRequestsError):
-        throttle.check("user:99", "2001:db8:1:2:ffff::1")
-    throttle.check("user:99", "2001:db8:1:3::1")
+        check(throttle, "user:99", "2001:db8:1:2:ffff::1")
+    check(throttle, "user:99", "2001:db8:1:3::1")
 
 
 def test_disabled_throttle_never_refuses() -> None:
     throttle = DisabledLoginThrottle()
     for _ in range(1000):
-        throttle.check("user:1", "192.0.2.1")
-        assert throttle.record_failure("user:1", "192.0.2.1") == []
+        check(throttle, "user:1", "192.0.2.1")
+        assert fail(throttle, "user:1", "192.0.2.1", 1) == []
         throttle.hit_registration("192.0.2.1")
 
 
@@ -234,11 +319,11 @@ def test_redis_windows_are_shared_and_expire(redis_client: redis.Redis, redis_ur
     short = ThrottleLimits(2, 3, 50, 50, parse_rate_limits("10/minute"))
     first = redis_throttle(redis_client, redis_url, short, prefix)
     second = redis_throttle(redis_client, redis_url, short, prefix)  # another worker
-    first.record_failure("user:1", "192.0.2.1")
-    second.record_failure("user:1", "192.0.2.1")
-    assert first.record_failure("user:1", "192.0.2.1") == [LimitName.PAIR]
+    fail(first, "user:1", "192.0.2.1", 1)
+    fail(second, "user:1", "192.0.2.1", 1)
+    assert fail(first, "user:1", "192.0.2.1", 1) == [LimitName.PAIR]
     with pytest.raises(TooManyRequestsError) as refused:
-        second.check("user:1", "192.0.2.1")
+        check(second, "user:1", "192.0.2.1")
     assert refused.value.retry_after in (1, 2)
     keys = list(redis_client.scan_iter(match=f"{prefix}:*"))
     assert keys
@@ -246,29 +331,51 @@ def test_redis_windows_are_shared_and_expire(redis_client: redis.Redis, redis_ur
     deadline = time.monotonic() + 10
     while True:
         try:
-            second.check("user:1", "192.0.2.1")
+            check(second, "user:1", "192.0.2.1")
             break
         except TooManyRequestsError:
             assert time.monotonic() < deadline
             time.sleep(0.2)
-    first.check("user:1", "192.0.2.1")
+    check(first, "user:1", "192.0.2.1")
 
 
 def test_redis_success_clears_the_pair(redis_client: redis.Redis, redis_url: str) -> None:
     throttle = redis_throttle(redis_client, redis_url, LIMITS, f"auth-test:{secrets.token_hex(6)}")
     fail(throttle, "user:1", "192.0.2.1", 2)
-    throttle.record_success("user:1", "192.0.2.1")
+    succeed(throttle, "user:1", "192.0.2.1")
     fail(throttle, "user:1", "192.0.2.1", 2)
-    throttle.check("user:1", "192.0.2.1")
+    check(throttle, "user:1", "192.0.2.1")
+
+
+def test_redis_bursts_from_two_workers_check_no_more_passwords_than_the_limit(
+    redis_client: redis.Redis, redis_url: str
+) -> None:
+    prefix = f"auth-test:{secrets.token_hex(6)}"
+    workers = [redis_throttle(redis_client, redis_url, LIMITS, prefix) for _ in range(2)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        admitted = sum(pool.map(lambda worker: burst(worker, attempts=20), workers))
+    assert admitted == 3
+
+
+def test_redis_attempts_give_back_their_places(redis_client: redis.Redis, redis_url: str) -> None:
+    prefix = f"auth-test:{secrets.token_hex(6)}"
+    throttle = redis_throttle(redis_client, redis_url, LIMITS, prefix)
+    for index in range(10):
+        succeed(throttle, "user:1", f"192.0.2.{index}")
+    abandoned = throttle.begin("user:1", "192.0.2.99")
+    abandoned.abandon()
+    assert fail(throttle, "user:1", "192.0.2.50", 2) == []
+    assert fail(throttle, "user:1", "192.0.2.51", 2) == []
+    assert fail(throttle, "user:1", "192.0.2.52", 1) == [LimitName.ACCOUNT]
 
 
 def test_redis_outage_fails_closed() -> None:
     client = redis_client_from_url("redis://127.0.0.1:1/0")
     throttle = redis_login_throttle(client, "redis://127.0.0.1:1/0", LIMITS, SECRET, "auth-test")
     for call in (
-        lambda: throttle.check("user:1", "192.0.2.1"),
-        lambda: throttle.record_failure("user:1", "192.0.2.1"),
-        lambda: throttle.record_success("user:1", "192.0.2.1"),
+        lambda: check(throttle, "user:1", "192.0.2.1"),
+        lambda: fail(throttle, "user:1", "192.0.2.1", 1),
+        lambda: succeed(throttle, "user:1", "192.0.2.1"),
         lambda: throttle.hit_registration("192.0.2.1"),
     ):
         with pytest.raises(ServiceUnavailableError):

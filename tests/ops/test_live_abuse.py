@@ -5,6 +5,7 @@ no server banner, and two workers share the failure counters through Redis."""
 from __future__ import annotations
 
 import secrets
+import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -141,3 +142,38 @@ def test_two_workers_share_the_counters_through_redis(
                     break
         assert set(served) == workers, (served, workers)
         assert "Traceback" not in server.output()
+
+
+@pytest.mark.backends("postgresql+redis")
+def test_a_burst_over_two_workers_checks_no_more_passwords_than_the_limit(
+    database_url: str, backend_redis_url: str, tmp_path: Path
+) -> None:
+    """Thirty wrong passwords at once, on fresh connections spread over both workers, with
+    hashes of the real cost: four are checked (401), the rest refused (429)."""
+    address = f"2001:db8:{secrets.randbelow(65536):x}:{secrets.randbelow(65536):x}::1"
+    env = settings_env(
+        database_url,
+        REDIS_URL=backend_redis_url,
+        RATE_LIMIT_ENABLED="true",
+        LOGIN_MAX_FAILURES="4",
+        TRUSTED_PROXIES="127.0.0.1",
+        ARGON2_MEMORY_KIB="19456",
+        ARGON2_TIME_COST="2",
+        **{PREFIX_VARIABLE: f"auth-test:{secrets.token_hex(6)}"},
+    )
+    args = ["--factory", "--workers", str(WORKERS)]
+    with live_server(
+        env, PROJECT_ROOT, tmp_path / "logs", args=args, app="tests.live_apps:prefixed_app"
+    ) as server:
+        with server.client() as client:
+            assert client.post("/register", json=USER).status_code == 201
+        barrier = threading.Barrier(30)
+
+        def wrong(_: int) -> int:
+            barrier.wait(timeout=30)
+            return wrong_on_fresh_connection(server, address).status_code
+
+        with ThreadPoolExecutor(max_workers=30) as pool:
+            statuses = Counter(pool.map(wrong, range(30)))
+        assert statuses == Counter({401: 4, 429: 26})
+        assert right_on_fresh_connection(server, address).status_code == 429
