@@ -3,8 +3,9 @@
 Several worker processes (gunicorn, `uvicorn --workers`) each count their own requests; with
 PROMETHEUS_MULTIPROC_DIR set, prometheus-client keeps every process's figures in files in that
 directory and a scrape sums them, so any worker answers with the totals of all. The mode is
-chosen when prometheus-client is first imported, so the variable must be set before the
-workers start (deploy/gunicorn_conf.py does it). Without it, one process's own registry.
+chosen when prometheus-client is first imported: gunicorn's configuration sets the variable
+before the workers start, and under `uvicorn --workers` the workers set it themselves before
+the import (I_ControllerPackage.metrics_folder). A single process keeps its own registry.
 
 Every label has a small fixed set of values (route templates, never raw paths), so the number
 of series stays bounded whatever clients send.
@@ -17,7 +18,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from prometheus_client import (
+from I_ControllerPackage.metrics_folder import metrics_folder
+
+MULTIPROCESS_DIRECTORY = metrics_folder()
+
+# isort: split
+from prometheus_client import (  # noqa: E402 (after the folder is chosen: see above)
     CONTENT_TYPE_PLAIN_0_0_4,
     REGISTRY,
     CollectorRegistry,
@@ -29,21 +35,33 @@ from prometheus_client import (
     multiprocess,
 )
 
-from A_DatabasePackage.settings import METRICS_DIR_VARIABLE
-
 # The classic text format, which every Prometheus version (2.x and 3.x) reads.
 METRICS_CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
 
-def multiprocess_directory() -> Path | None:
-    value = os.environ.get(METRICS_DIR_VARIABLE)
-    return Path(value) if value else None
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
-MULTIPROCESS_DIRECTORY = multiprocess_directory()
+def forget_dead_workers(folder: Path) -> None:
+    """Drop the live gauges of workers that died (uvicorn has no hook to do it when they exit,
+    as gunicorn's child_exit does). Their counters stay in the sum, so totals never go back."""
+    for path in folder.glob("gauge_live*_*.db"):
+        pid = path.stem.rsplit("_", 1)[-1]
+        if pid.isdigit() and not _is_running(int(pid)):
+            multiprocess.mark_process_dead(int(pid), str(folder))  # type: ignore[no-untyped-call]
+
+
 if MULTIPROCESS_DIRECTORY is not None:
     # Each process writes its own files there as soon as a metric exists.
     MULTIPROCESS_DIRECTORY.mkdir(parents=True, exist_ok=True)
+    forget_dead_workers(MULTIPROCESS_DIRECTORY)
 
 # `_created` series double the output and are not kept in multi-process mode anyway.
 disable_created_metrics()  # type: ignore[no-untyped-call]
