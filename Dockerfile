@@ -36,7 +36,7 @@ COPY F_RepositoryPackage ./F_RepositoryPackage
 COPY G_ServiceFunctionPackage ./G_ServiceFunctionPackage
 COPY H_ServiceImplementationPackage ./H_ServiceImplementationPackage
 COPY I_ControllerPackage ./I_ControllerPackage
-COPY deploy/__init__.py deploy/gunicorn_conf.py deploy/worker.py ./deploy/
+COPY deploy/__init__.py deploy/gunicorn_conf.py deploy/worker.py deploy/http_protocol.py ./deploy/
 COPY scripts/__init__.py scripts/manage.py ./scripts/
 # The code stays root's and read-only; the service writes only to /tmp (metrics files).
 USER 10001:10001

@@ -91,9 +91,13 @@ def test_dockerfile_copies_every_package_and_nothing_missing() -> None:
         assert (PROJECT_ROOT / source).exists(), source
     packages = {p.name for p in PROJECT_ROOT.iterdir() if p.is_dir() and p.name.endswith("Package")}
     assert packages <= set(files), packages - set(files)
-    assert {"migrations", "alembic.ini", "deploy/gunicorn_conf.py", "deploy/worker.py"} <= set(
-        files
-    )
+    assert {
+        "migrations",
+        "alembic.ini",
+        "deploy/gunicorn_conf.py",
+        "deploy/worker.py",
+        "deploy/http_protocol.py",
+    } <= set(files)
     ignored = (PROJECT_ROOT / ".dockerignore").read_text(encoding="utf-8").split()
     for secret_or_state in (".env", ".git", "*.db", "*.secret_key", ".venv"):
         assert secret_or_state in ignored
