@@ -20,6 +20,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
+from A_DatabasePackage.mail_settings import MailSettings
 from A_DatabasePackage.production_checks import (
     argon2_problem,
     process_local_limits_problem,
@@ -85,7 +86,7 @@ def parse_networks(value: str) -> tuple[IPNetwork, ...]:
     return tuple(networks)
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, MailSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
         env_file_encoding="utf-8",
@@ -154,7 +155,7 @@ class Settings(BaseSettings):
     def _log_level_upper_case(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
 
-    @field_validator("REGISTER_RATE_LIMIT")
+    @field_validator("REGISTER_RATE_LIMIT", "RESET_REQUEST_RATE_LIMIT")
     @classmethod
     def _register_rate_limit_parses(cls, value: str) -> str:
         parse_rate_limits(value)
@@ -219,6 +220,10 @@ class Settings(BaseSettings):
     @property
     def register_rate_limits(self) -> tuple[RateLimitItem, ...]:
         return parse_rate_limits(self.REGISTER_RATE_LIMIT)
+
+    @property
+    def reset_request_rate_limits(self) -> tuple[RateLimitItem, ...]:
+        return parse_rate_limits(self.RESET_REQUEST_RATE_LIMIT)
 
     @property
     def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:

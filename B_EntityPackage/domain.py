@@ -34,6 +34,8 @@ class AuditEventType(enum.StrEnum):
     ROLE_CHANGE = "role_change"
     ACCOUNT_DISABLE = "account_disable"
     ACCOUNT_ENABLE = "account_enable"
+    PASSWORD_RESET_REQUEST = "password_reset_request"  # noqa: S105 (an event name)
+    PASSWORD_RESET = "password_reset"  # noqa: S105 (an event name)
 
 
 class AuditOutcome(enum.StrEnum):

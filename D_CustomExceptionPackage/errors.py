@@ -134,3 +134,13 @@ class TooManyRequestsError(ServiceError):
     def __init__(self, retry_after: int, detail: str | None = None) -> None:
         self.retry_after = max(1, int(retry_after))
         super().__init__(detail)
+
+
+class InvalidResetTokenError(ServiceError):
+    code = "INVALID_RESET_TOKEN"
+    default_detail = "This reset link is invalid, expired or already used; ask for a new one."
+
+
+class InvalidResetCodeError(ServiceError):
+    code = "INVALID_RESET_CODE"
+    default_detail = "This code is wrong, expired or used up; ask for a new one."

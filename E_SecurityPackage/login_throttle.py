@@ -61,6 +61,7 @@ class LimitName(StrEnum):
     ACCOUNT = "LOGIN_MAX_FAILURES_PER_ACCOUNT"
     ADDRESS = "LOGIN_MAX_FAILURES_PER_ADDRESS"
     REGISTER = "REGISTER_RATE_LIMIT"
+    RESET_REQUEST = "RESET_REQUEST_RATE_LIMIT"
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class ThrottleLimits:
     max_failures_per_account: int
     max_failures_per_address: int
     register: tuple[RateLimitItem, ...]
+    reset_request: tuple[RateLimitItem, ...] = ()
 
     def failure_items(self) -> dict[LimitName, RateLimitItem]:
         def item(amount: int) -> RateLimitItem:
@@ -147,6 +149,11 @@ class LoginThrottle(abc.ABC):
     def hit_registration(self, address: str | None) -> None:
         """Count a registration attempt; TOO_MANY_REQUESTS past REGISTER_RATE_LIMIT."""
 
+    @abc.abstractmethod
+    def hit_reset_request(self, account_key: str, address: str | None) -> None:
+        """Count a password-reset request, per address and per account; TOO_MANY_REQUESTS
+        past RESET_REQUEST_RATE_LIMIT for either."""
+
 
 class DisabledLoginThrottle(LoginThrottle):
     """RATE_LIMIT_ENABLED=false: nothing is counted and nothing is refused."""
@@ -158,6 +165,9 @@ class DisabledLoginThrottle(LoginThrottle):
         return UncountedAttempt()
 
     def hit_registration(self, address: str | None) -> None:
+        return None
+
+    def hit_reset_request(self, account_key: str, address: str | None) -> None:
         return None
 
 
@@ -252,12 +262,19 @@ class LimitsLoginThrottle(LoginThrottle):
                 self._give_back(name, identifiers)
 
     def hit_registration(self, address: str | None) -> None:
-        bucket = address_bucket(address)
+        self._hit_all(self.limits.register, [["register", address_bucket(address)]])
+
+    def hit_reset_request(self, account_key: str, address: str | None) -> None:
+        windows = [["reset-address", address_bucket(address)], ["reset-account", account_key]]
+        self._hit_all(self.limits.reset_request, windows)
+
+    def _hit_all(self, items: Sequence[RateLimitItem], windows: list[list[str]]) -> None:
         waits: list[int] = []
         with store_outage_is_unavailable():
-            for item in self.limits.register:
-                if not self.limiter.hit(item, "register", bucket):
-                    waits.append(self._retry_after(item, ["register", bucket]))
+            for item in items:
+                for identifiers in windows:
+                    if not self.limiter.hit(item, *identifiers):
+                        waits.append(self._retry_after(item, identifiers))
         if waits:
             raise TooManyRequestsError(retry_after=max(waits))
 

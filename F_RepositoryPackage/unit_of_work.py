@@ -13,6 +13,12 @@ from sqlalchemy.orm import Session
 
 from F_RepositoryPackage.audit_repository import AuditRepository, SqlAlchemyAuditRepository
 from F_RepositoryPackage.login_repository import SqlAlchemyUserRepository, UserRepository
+from F_RepositoryPackage.recovery_repository import (
+    OneTimeTokenRepository,
+    OutboxRepository,
+    SqlAlchemyOneTimeTokenRepository,
+    SqlAlchemyOutboxRepository,
+)
 from F_RepositoryPackage.session_repository import SessionRepository, SqlAlchemySessionRepository
 from F_RepositoryPackage.token_denylist import TokenDenylist
 
@@ -26,6 +32,8 @@ class AbstractUnitOfWork(abc.ABC):
     sessions: SessionRepository
     audit: AuditRepository
     denied_tokens: TokenDenylist
+    one_time_tokens: OneTimeTokenRepository
+    outbox: OutboxRepository
 
     def __enter__(self) -> Self:
         return self
@@ -61,6 +69,8 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.sessions = SqlAlchemySessionRepository(self.session)
         self.audit = SqlAlchemyAuditRepository(self.session)
         self.denied_tokens = self.denylist_factory(self.session)
+        self.one_time_tokens = SqlAlchemyOneTimeTokenRepository(self.session)
+        self.outbox = SqlAlchemyOutboxRepository(self.session)
         return super().__enter__()
 
     def __exit__(

@@ -70,6 +70,8 @@ def keeping_an_active_admin(
 
 def end_all_tokens(uow: AbstractUnitOfWork, user: User, now: datetime) -> None:
     """End every access token (they carry the version they were issued under, so bumping it
-    ends them all) and every session, so no refresh token can mint new ones."""
+    ends them all) and every session, so no refresh token can mint new ones; and spend every
+    mailed one-time token (a pending reset link must not outlive a password change)."""
     user.token_version += 1
     uow.sessions.end_all_of_user(user.id, now)
+    uow.one_time_tokens.spend_all_of_user(user.id, now)

@@ -28,6 +28,7 @@ from I_ControllerPackage import (
     docs_routes,
     health_routes,
     metrics_routes,
+    recovery_routes,
     session_routes,
     user_admin_routes,
 )
@@ -39,11 +40,15 @@ from I_ControllerPackage.dependencies import (
     unit_of_work_factory,
 )
 from I_ControllerPackage.json_logging import configure_logging
+from I_ControllerPackage.mail_wiring import build_mail_parts
 from I_ControllerPackage.observability_middleware import ObservabilityMiddleware
 from I_ControllerPackage.request_guard import RequestGuardMiddleware
 from I_ControllerPackage.security_headers import SecurityHeadersMiddleware
 
 logger = logging.getLogger("auth_service")
+
+# The routes that take a form besides JSON: the OAuth2 password flow, and the recovery pages.
+FORM_PATHS = ("/login", "/password/forgot", "/password/reset")
 
 API_DESCRIPTION = """
 Registration, sign-in and account management with Argon2id password hashes and JWT bearer
@@ -56,6 +61,7 @@ OPENAPI_TAGS = [
     {"name": "auth", "description": "Registration, sign-in and tokens."},
     {"name": "sessions", "description": "The signed-in account's sessions."},
     {"name": "account", "description": "The signed-in account itself."},
+    {"name": "recovery", "description": "A forgotten password: a mailed link and code."},
     {"name": "users", "description": "Accounts, for admins."},
     {"name": "audit", "description": "The audit trail, for admins."},
 ]
@@ -132,8 +138,10 @@ def create_app(
                 "app_env": settings.APP_ENV,
             },
         )
+        running_app.state.mail.dispatcher.start()
         yield
         logger.info("service stopping")
+        running_app.state.mail.dispatcher.stop()
         database.dispose()
         if running_app.state.redis is not None:
             running_app.state.redis.close()
@@ -161,10 +169,12 @@ def create_app(
     # Twice the hashing slots: a call does its database work while another one hashes.
     app.state.hashing_lane = ThreadLane(2 * settings.hash_concurrency)
     app.state.unit_of_work_factory = unit_of_work_factory(database, app.state.redis, security.clock)
+    app.state.mail = build_mail_parts(settings, security.clock, app.state.unit_of_work_factory)
+    app.state.recovery_tools = app.state.mail.recovery
     app.trusted_proxies = security.trusted_proxies
 
     register_exception_handlers(app)
-    app.add_middleware(RequestGuardMiddleware, form_paths=("/login",))
+    app.add_middleware(RequestGuardMiddleware, form_paths=FORM_PATHS)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -183,6 +193,7 @@ def create_app(
     app.include_router(auth_routes.router)
     app.include_router(session_routes.router)
     app.include_router(account_routes.router)
+    app.include_router(recovery_routes.router)
     app.include_router(user_admin_routes.router)
     app.include_router(audit_routes.router)
     app.include_router(metrics_routes.router)

@@ -46,12 +46,19 @@ from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitO
 from G_ServiceFunctionPackage.access_check_service_function import AccessCheckServiceInterface
 from G_ServiceFunctionPackage.audit_service_function import AuditServiceInterface
 from G_ServiceFunctionPackage.login_service_function import AuthServiceInterface
+from G_ServiceFunctionPackage.password_recovery_service_function import (
+    PasswordRecoveryServiceInterface,
+)
 from G_ServiceFunctionPackage.session_service_function import SessionServiceInterface
 from G_ServiceFunctionPackage.user_admin_service_function import UserAdminServiceInterface
 from H_ServiceImplementationPackage.access_check_service_implementation import AccessCheckService
 from H_ServiceImplementationPackage.audit_recorder import AuditRecorder
 from H_ServiceImplementationPackage.audit_service_implementation import AuditService
 from H_ServiceImplementationPackage.login_service_implementation import AuthService
+from H_ServiceImplementationPackage.password_recovery_service_implementation import (
+    PasswordRecoveryService,
+    RecoveryTools,
+)
 from H_ServiceImplementationPackage.session_pruning import PruneSchedule
 from H_ServiceImplementationPackage.session_service_implementation import SessionService
 from H_ServiceImplementationPackage.user_admin_service_implementation import UserAdminService
@@ -122,6 +129,7 @@ def build_login_throttle(
         max_failures_per_account=settings.LOGIN_MAX_FAILURES_PER_ACCOUNT,
         max_failures_per_address=settings.LOGIN_MAX_FAILURES_PER_ADDRESS,
         register=settings.register_rate_limits,
+        reset_request=settings.reset_request_rate_limits,
     )
     name_key_secret = hashlib.sha256(
         b"auth-service login throttle\0" + settings.secret_key().encode("utf-8")
@@ -227,6 +235,24 @@ async def get_auth_service(
     )
 
 
+async def get_password_recovery_service(
+    request: Request, uow: UnitOfWorkDep, client: ClientInfoDep
+) -> PasswordRecoveryServiceInterface:
+    security = _security(request)
+    throttle: LoginThrottle = request.app.state.throttle
+    tools: RecoveryTools = request.app.state.recovery_tools
+    return PasswordRecoveryService(
+        uow,
+        security.hasher,
+        security.policy,
+        security.clock,
+        throttle,
+        AuditRecorder(security.clock, client),
+        client,
+        tools,
+    )
+
+
 def access_check_of(request: Request) -> AccessCheckServiceInterface:
     """The access check of a request, on a unit of work of its own."""
     security = _security(request)
@@ -261,3 +287,6 @@ AuthServiceDep = Annotated[AuthServiceInterface, Depends(get_auth_service)]
 SessionServiceDep = Annotated[SessionServiceInterface, Depends(get_session_service)]
 UserAdminServiceDep = Annotated[UserAdminServiceInterface, Depends(get_user_admin_service)]
 AuditServiceDep = Annotated[AuditServiceInterface, Depends(get_audit_service)]
+RecoveryServiceDep = Annotated[
+    PasswordRecoveryServiceInterface, Depends(get_password_recovery_service)
+]

@@ -30,10 +30,13 @@ from prometheus_client import (  # noqa: E402 (after the folder is chosen: see a
     Counter,
     Gauge,
     Histogram,
+    Metric,
     disable_created_metrics,
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily  # noqa: E402
+from prometheus_client.registry import Collector  # noqa: E402
 
 # The classic text format, which every Prometheus version (2.x and 3.x) reads.
 METRICS_CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
@@ -158,12 +161,33 @@ def time_password_hash(operation: str) -> Iterator[None]:
         yield
 
 
-def render_metrics() -> bytes:
-    """The Prometheus text exposition: every worker's figures summed in multi-process mode."""
+class OutboxPending(Collector):
+    """Read at scrape time from the database, so every instance reports the same figure."""
+
+    def __init__(self, pending: int) -> None:
+        self.pending = pending
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "auth_mail_outbox_pending",
+            "Mails in the outbox (all instances) neither sent nor given up.",
+            value=self.pending,
+        )
+
+
+def render_metrics(outbox_pending: int | None = None) -> bytes:
+    """The Prometheus text exposition: every worker's figures summed in multi-process mode,
+    and the outbox's pending mails when they could be counted."""
     if MULTIPROCESS_DIRECTORY is None:
-        return generate_latest(REGISTRY)
-    registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(  # type: ignore[no-untyped-call]
-        registry, path=str(MULTIPROCESS_DIRECTORY)
-    )
-    return generate_latest(registry)
+        text = generate_latest(REGISTRY)
+    else:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(  # type: ignore[no-untyped-call]
+            registry, path=str(MULTIPROCESS_DIRECTORY)
+        )
+        text = generate_latest(registry)
+    if outbox_pending is not None:
+        scrape_time = CollectorRegistry()
+        scrape_time.register(OutboxPending(outbox_pending))
+        text += generate_latest(scrape_time)
+    return text

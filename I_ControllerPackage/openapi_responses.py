@@ -7,6 +7,7 @@ from typing import Any
 from C_SchemaPackage.response import ErrorOut, ValidationErrorOut
 
 ERROR_DESCRIPTIONS: dict[int, str] = {
+    400: "INVALID_RESET_TOKEN or INVALID_RESET_CODE",
     401: (
         "NOT_AUTHENTICATED, INVALID_TOKEN, INVALID_CREDENTIALS, INVALID_REFRESH_TOKEN or "
         "REFRESH_TOKEN_REUSED"

@@ -15,24 +15,16 @@ from typing import TYPE_CHECKING, Literal
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.browser.conftest import WAIT_SECONDS
 from tests.live_server import PROJECT_ROOT, LiveServer, live_server, settings_env
-from tests.support import STRONG_PASSWORD, in_ci
+from tests.support import STRONG_PASSWORD
 
 if TYPE_CHECKING:  # selenium is imported at run time only where the browser test runs
     from selenium.webdriver.remote.webdriver import WebDriver
     from selenium.webdriver.remote.webelement import WebElement
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-WAIT_SECONDS = 30
 LIVE_RESPONSE = ("css selector", ".live-responses-table")
 ASSET_URL = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""")
-
-
-def _unavailable(reason: str) -> None:
-    if in_ci():
-        pytest.fail(f"the browser test cannot run under CI: {reason}")
-    pytest.skip(reason)
 
 
 def test_docs_page_loads_only_local_assets(client: TestClient) -> None:
@@ -72,38 +64,6 @@ def test_docs_page_loads_only_local_assets(client: TestClient) -> None:
 def server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
     with live_server(settings_env(database_url), PROJECT_ROOT, tmp_path / "logs") as running:
         yield running
-
-
-@pytest.fixture
-def driver(tmp_path: Path) -> Iterator[WebDriver]:
-    if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
-        _unavailable(f"{CHROMIUM} or {CHROMEDRIVER} is missing (apt-get install chromium-driver)")
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        _unavailable("selenium is not installed (pip install -r requirements-dev.txt)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1280,2000",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-    ):
-        options.add_argument(argument)
-    browser = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    try:
-        yield browser
-    finally:
-        browser.quit()
 
 
 @pytest.mark.browser

@@ -6,7 +6,9 @@ a PostgreSQL database created for the test (next to the session's one) and dropp
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 import secrets
 import subprocess
 import sys
@@ -22,24 +24,21 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
+import B_EntityPackage
 from A_DatabasePackage.database import Database
 from A_DatabasePackage.migrations_runner import alembic_config, upgrade_to_head
 from A_DatabasePackage.settings import Settings
+from B_EntityPackage.login_entity_master import Base
 from I_ControllerPackage.app_factory import create_app
 from tests.support import TEST_SECRET_KEY, make_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 SETTING_KEYS = (*Settings.model_fields, "DATABASE_URL", "AUTO_MIGRATE")
-HEAD_TABLES = {
-    "users",
-    "auth_sessions",
-    "refresh_tokens",
-    "session_access_tokens",
-    "revoked_access_tokens",
-    "audit_events",
-    "alembic_version",
-}
+for _module in pkgutil.iter_modules(B_EntityPackage.__path__):
+    importlib.import_module(f"B_EntityPackage.{_module.name}")
+# Every table of every model: the migrations must create exactly these.
+HEAD_TABLES = {*Base.metadata.tables, "alembic_version"}
 
 
 def head_revision() -> str:

@@ -1,0 +1,26 @@
+"""The settings of outgoing mail and account recovery (a part of Settings, kept apart)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+
+
+class MailSettings(BaseModel):
+    SMTP_HOST: str | None = None
+    SMTP_PORT: int = Field(default=587, ge=1, le=65535)
+    SMTP_USERNAME: str | None = None
+    SMTP_PASSWORD: SecretStr | None = None
+    SMTP_STARTTLS: bool = True
+    SMTP_TLS: bool = False
+    MAIL_FROM: str = "Auth service <no-reply@localhost>"
+    MAIL_DIR: str = "./mail"
+    PUBLIC_BASE_URL: str = "http://127.0.0.1:8000"
+    RESET_TOKEN_EXPIRE_MINUTES: int = Field(default=30, ge=5, le=24 * 60)
+    RESET_REQUEST_RATE_LIMIT: str = "5/hour"
+
+    @field_validator("PUBLIC_BASE_URL")
+    @classmethod
+    def _http_base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("PUBLIC_BASE_URL must start with http:// or https://")
+        return value.rstrip("/")

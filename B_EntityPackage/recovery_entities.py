@@ -1,0 +1,63 @@
+"""Account recovery: one-time tokens (password reset) and the mail outbox."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from B_EntityPackage.login_entity_master import Base, BigIntegerKey, UTCDateTime
+
+
+class TokenPurpose(enum.StrEnum):
+    PASSWORD_RESET = "password_reset"  # noqa: S105 (a purpose name)
+
+
+class OneTimeToken(Base):
+    """A mailed token: the link's token and the short code, both stored only as hashes.
+
+    Spent (`used_at`) by its first use, by a newer token of the same purpose, or when the
+    account's password changes; `code_attempts` counts wrong codes."""
+
+    __tablename__ = "one_time_tokens"
+
+    id: Mapped[int] = mapped_column(BigIntegerKey, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(
+        BigIntegerKey, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(String(32))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    code_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+
+class OutboxMail(Base):
+    """A mail to send, written in the same transaction as the change it tells of.
+
+    `sealed` is the message (recipient, subject, bodies) encrypted with a key derived from
+    SECRET_KEY, since it may carry a link that resets a password; it is emptied once sent.
+    `next_attempt_at` is also the lease: a sender takes a mail by moving it forward."""
+
+    __tablename__ = "mail_outbox"
+
+    id: Mapped[int] = mapped_column(BigIntegerKey, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(200), default=None)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    __table_args__ = (
+        Index("ix_mail_outbox_pending", "sent_at", "failed_at", "next_attempt_at"),
+        {"sqlite_autoincrement": True},
+    )

@@ -1,0 +1,62 @@
+"""The small HTML pages behind mailed links. A GET only shows a form; only its POST spends a
+token, so mail scanners and link previews that fetch the link change nothing. No scripts and
+no styles (the API's Content-Security-Policy, `default-src 'none'`, applies), and
+`Referrer-Policy: no-referrer` keeps the token in the address out of other sites' logs."""
+
+from __future__ import annotations
+
+from html import escape
+
+from fastapi.responses import HTMLResponse
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="robots" content="noindex">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title></head>
+<body>
+<h1>{title}</h1>
+{content}
+</body>
+</html>
+"""
+
+
+def page(title: str, content: str, status_code: int = 200) -> HTMLResponse:
+    return HTMLResponse(PAGE.format(title=escape(title), content=content), status_code)
+
+
+def forgot_page() -> HTMLResponse:
+    return page(
+        "Forgot your password?",
+        """<form method="post" action="/password/forgot">
+<p><label>Your account's email address<br>
+<input type="email" name="email" required autocomplete="email" maxlength="320"></label></p>
+<p><button type="submit">Send me a link and a code</button></p>
+</form>""",
+    )
+
+
+def reset_page(token: str | None) -> HTMLResponse:
+    """With the link's token: only a new password to choose. Without: the email and code."""
+    if token:
+        fields = f'<input type="hidden" name="token" value="{escape(token, quote=True)}">'
+    else:
+        fields = """<p><label>Your account's email address<br>
+<input type="email" name="email" required autocomplete="email" maxlength="320"></label></p>
+<p><label>The 8-digit code of the mail<br>
+<input name="code" required inputmode="numeric" pattern="[0-9]{8}" maxlength="8"
+ autocomplete="one-time-code"></label></p>"""
+    return page(
+        "Choose a new password",
+        f"""<form method="post" action="/password/reset">
+{fields}
+<p><label>New password<br>
+<input type="password" name="new_password" required autocomplete="new-password" maxlength="128">
+</label></p>
+<p><button type="submit">Set the new password</button></p>
+</form>""",
+    )
+
+
+def message_page(title: str, message: str, status_code: int = 200) -> HTMLResponse:
+    return page(title, f"<p>{escape(message)}</p>", status_code)

@@ -1,0 +1,97 @@
+"""A forgotten password: POST /password/forgot mails a link and a code; POST /password/reset
+sets the new password with either. GET on both paths shows a small form page (the mailed
+link opens one), whose POST answers a page too; JSON clients get JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
+from fastapi.responses import HTMLResponse
+
+from C_SchemaPackage.recovery_schemas import (
+    AcceptedOut,
+    ForgotPasswordRequest,
+    ResetPasswordRequest,
+)
+from D_CustomExceptionPackage.errors import ServiceError
+from D_CustomExceptionPackage.login_custom_exception_handling import status_for
+from I_ControllerPackage.blocking import run_blocking
+from I_ControllerPackage.dependencies import HashingLaneDep, RecoveryServiceDep
+from I_ControllerPackage.login_body import json_or_form_body, read_json_or_form
+from I_ControllerPackage.openapi_responses import error_responses
+from I_ControllerPackage.recovery_pages import forgot_page, message_page, reset_page
+
+router = APIRouter(tags=["recovery"])
+
+FORGOT_ACCEPTED = (
+    "If an account uses this address, a message with a link and a code is on its way. "
+    "The link and the code work once, for a limited time."
+)
+RESET_DONE = "Your password has been changed, and every device signed in was signed out."
+
+
+@router.get("/password/forgot", response_class=HTMLResponse, include_in_schema=False)
+async def forgot_form() -> HTMLResponse:
+    return forgot_page()
+
+
+@router.post(
+    "/password/forgot",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=AcceptedOut,
+    responses=error_responses(413, 415, 422, 429),
+    openapi_extra=json_or_form_body(ForgotPasswordRequest, ForgotPasswordRequest),
+    summary="Mail a reset link and code (202 whether or not the account exists)",
+)
+async def forgot_password(
+    request: Request, service: RecoveryServiceDep, background: BackgroundTasks
+) -> Any:
+    body, as_form = await read_json_or_form(request, ForgotPasswordRequest)
+    try:
+        await run_blocking(service.admit_reset_request, body.email)
+    except ServiceError as error:
+        if not as_form:
+            raise
+        return message_page("Please wait", error.detail, status_for(error))
+    # After the answer is sent: an unknown address then answers exactly as fast as a known one.
+    background.add_task(run_blocking, service.request_reset, body.email)
+    if as_form:
+        return message_page("Check your mail", FORGOT_ACCEPTED, status.HTTP_202_ACCEPTED)
+    return AcceptedOut(detail=FORGOT_ACCEPTED)
+
+
+@router.get("/password/reset", response_class=HTMLResponse, include_in_schema=False)
+async def reset_form(
+    token: str | None = Query(default=None, max_length=256),
+) -> HTMLResponse:
+    """Shows the form only: a GET never spends the token (mail scanners follow links)."""
+    return reset_page(token)
+
+
+@router.post(
+    "/password/reset",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=error_responses(400, 413, 415, 422, 429),
+    openapi_extra=json_or_form_body(ResetPasswordRequest, ResetPasswordRequest),
+    summary="Set a new password with the mailed token, or the email and code",
+)
+async def reset_password(
+    request: Request, service: RecoveryServiceDep, lane: HashingLaneDep
+) -> Response:
+    body, as_form = await read_json_or_form(request, ResetPasswordRequest)
+    try:
+        if body.token is not None:
+            await run_blocking(service.reset_with_token, body.token, body.new_password, lane=lane)
+        elif body.email is not None and body.code is not None:
+            await run_blocking(
+                service.reset_with_code, body.email, body.code, body.new_password, lane=lane
+            )
+    except ServiceError as error:
+        if not as_form:
+            raise
+        return message_page("The password was not changed", error.detail, status_for(error))
+    if as_form:
+        return message_page("Password changed", RESET_DONE)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
