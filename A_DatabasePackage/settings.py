@@ -29,6 +29,7 @@ from A_DatabasePackage.production_checks import (
 MIN_SECRET_KEY_LENGTH = 32
 DEFAULT_SQLITE_URL = "sqlite:///./auth.db"
 GENERATED_SECRET_SUFFIX = ".secret_key"  # noqa: S105 (a file name suffix)
+MFA_KEY_FROM_SECRET_KEY_PREFIX = "mfa-key-derived-from-secret-key\0"  # noqa: S105 (a label)
 # Where prometheus-client keeps every worker's metrics (I_ControllerPackage.metrics).
 METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -141,11 +142,26 @@ class Settings(BaseSettings):
     HASH_CONCURRENCY: int | None = Field(default=None, ge=1, le=1024)
     TRUSTED_PROXIES: str = ""
 
+    MFA_ENCRYPTION_KEY: SecretStr | None = None
+    MFA_ENCRYPTION_OLD_KEYS: SecretStr | None = None
+    MFA_ISSUER: str = Field(default="auth-service", min_length=1, max_length=64)
+
     @field_validator("SECRET_KEY")
     @classmethod
     def _secret_key_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < MIN_SECRET_KEY_LENGTH:
             raise ValueError(f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters")
+        return value
+
+    @field_validator("MFA_ENCRYPTION_KEY", "MFA_ENCRYPTION_OLD_KEYS")
+    @classmethod
+    def _mfa_keys_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and any(
+            len(key) < MIN_SECRET_KEY_LENGTH for key in split_keys(value.get_secret_value())
+        ):
+            raise ValueError(
+                f"every MFA encryption key must be at least {MIN_SECRET_KEY_LENGTH} characters"
+            )
         return value
 
     @field_validator("LOG_LEVEL", mode="before")
@@ -172,6 +188,8 @@ class Settings(BaseSettings):
             return self
         if self.SECRET_KEY is None:
             raise ValueError("SECRET_KEY must be set when APP_ENV=production")
+        if self.MFA_ENCRYPTION_KEY is None:
+            raise ValueError("MFA_ENCRYPTION_KEY must be set when APP_ENV=production")
         problems = [
             secret_key_problem(self.SECRET_KEY.get_secret_value()),
             argon2_problem(self.ARGON2_MEMORY_KIB, self.ARGON2_TIME_COST),
@@ -236,6 +254,26 @@ class Settings(BaseSettings):
         if self.SECRET_KEY is not None:
             return self.SECRET_KEY.get_secret_value()
         return load_or_create_secret_key(generated_secret_key_path(self.database_url))
+
+    def mfa_encryption_keys(self) -> tuple[str, tuple[str, ...]]:
+        """The key that encrypts TOTP secrets and the older ones that still decrypt them.
+
+        Without MFA_ENCRYPTION_KEY (development and tests only: production requires it), the
+        key is derived from the signing key, under its own label; changing SECRET_KEY then
+        makes the stored secrets unreadable, which is why production keeps the two apart."""
+        old = (
+            split_keys(self.MFA_ENCRYPTION_OLD_KEYS.get_secret_value())
+            if (self.MFA_ENCRYPTION_OLD_KEYS is not None)
+            else ()
+        )
+        if self.MFA_ENCRYPTION_KEY is not None:
+            return self.MFA_ENCRYPTION_KEY.get_secret_value(), old
+        return MFA_KEY_FROM_SECRET_KEY_PREFIX + self.secret_key(), old
+
+
+def split_keys(value: str) -> tuple[str, ...]:
+    """Comma-separated keys, blanks ignored."""
+    return tuple(key.strip() for key in value.split(",") if key.strip())
 
 
 def generated_secret_key_path(database_url: URL) -> Path:

@@ -34,6 +34,12 @@ class AuditEventType(enum.StrEnum):
     ROLE_CHANGE = "role_change"
     ACCOUNT_DISABLE = "account_disable"
     ACCOUNT_ENABLE = "account_enable"
+    MFA_ENROLL = "mfa_enroll"
+    MFA_ENABLE = "mfa_enable"
+    MFA_DISABLE = "mfa_disable"
+    MFA_SIGN_IN = "mfa_sign_in"
+    MFA_RECOVERY_CODES = "mfa_recovery_codes"
+    MFA_RESET = "mfa_reset"
 
 
 class AuditOutcome(enum.StrEnum):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from F_RepositoryPackage.audit_repository import AuditRepository, SqlAlchemyAuditRepository
 from F_RepositoryPackage.login_repository import SqlAlchemyUserRepository, UserRepository
+from F_RepositoryPackage.mfa_repository import MfaRepository, SqlAlchemyMfaRepository
 from F_RepositoryPackage.session_repository import SessionRepository, SqlAlchemySessionRepository
 from F_RepositoryPackage.token_denylist import TokenDenylist
 
@@ -25,6 +26,7 @@ class AbstractUnitOfWork(abc.ABC):
     users: UserRepository
     sessions: SessionRepository
     audit: AuditRepository
+    mfa: MfaRepository
     denied_tokens: TokenDenylist
 
     def __enter__(self) -> Self:
@@ -60,6 +62,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.users = SqlAlchemyUserRepository(self.session)
         self.sessions = SqlAlchemySessionRepository(self.session)
         self.audit = SqlAlchemyAuditRepository(self.session)
+        self.mfa = SqlAlchemyMfaRepository(self.session)
         self.denied_tokens = self.denylist_factory(self.session)
         return super().__enter__()
 

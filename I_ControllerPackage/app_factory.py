@@ -28,6 +28,7 @@ from I_ControllerPackage import (
     docs_routes,
     health_routes,
     metrics_routes,
+    mfa_routes,
     session_routes,
     user_admin_routes,
 )
@@ -55,6 +56,7 @@ OPENAPI_TAGS = [
     {"name": "health", "description": "Liveness, readiness and metrics for the operator."},
     {"name": "auth", "description": "Registration, sign-in and tokens."},
     {"name": "sessions", "description": "The signed-in account's sessions."},
+    {"name": "mfa", "description": "Two-factor sign-in (TOTP) and recovery codes."},
     {"name": "account", "description": "The signed-in account itself."},
     {"name": "users", "description": "Accounts, for admins."},
     {"name": "audit", "description": "The audit trail, for admins."},
@@ -181,6 +183,7 @@ def create_app(
     # /users/me must stay ahead of the admins' /users/{user_id}.
     app.include_router(health_routes.router)
     app.include_router(auth_routes.router)
+    app.include_router(mfa_routes.router)
     app.include_router(session_routes.router)
     app.include_router(account_routes.router)
     app.include_router(user_admin_routes.router)

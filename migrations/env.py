@@ -11,6 +11,7 @@ from A_DatabasePackage.database import prepare_sqlite_engine
 from A_DatabasePackage.settings import get_settings
 from B_EntityPackage import (
     audit_entities,  # noqa: F401  (registers the audit table)
+    mfa_entities,  # noqa: F401  (registers the second-factor tables)
     session_entities,  # noqa: F401  (registers the session tables)
 )
 from B_EntityPackage.login_entity_master import Base

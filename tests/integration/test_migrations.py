@@ -38,6 +38,9 @@ HEAD_TABLES = {
     "session_access_tokens",
     "revoked_access_tokens",
     "audit_events",
+    "mfa_totp",
+    "mfa_recovery_codes",
+    "mfa_challenges",
     "alembic_version",
 }
 
