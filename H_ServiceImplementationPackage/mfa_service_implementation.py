@@ -189,7 +189,11 @@ class MfaService(MfaServiceInterface):
             if not self.uow.mfa.spend_pending_sign_in(token_hash, now):
                 raise InvalidMfaTokenError()
             account = self.uow.users.account_view(user_id)
-            if account is None:
+            if (
+                account is None
+                or not account.is_active
+                or account.token_version != pending.token_version
+            ):  # deleted, disabled, or its tokens ended since the password step
                 raise InvalidMfaTokenError()
             remaining = self.uow.mfa.recovery_codes_remaining(user_id)
             detail = "RECOVERY_CODE" if used is CodeKind.RECOVERY else None

@@ -26,7 +26,15 @@ from tests.mfa_support import (
     two_step_sign_in,
 )
 from tests.session_support import assert_access_ended, assert_refresh_invalid, refreshed
-from tests.support import FixedClock, bearer, make_settings, register, sql_unit_of_work
+from tests.support import (
+    OTHER_STRONG_PASSWORD,
+    STRONG_PASSWORD,
+    FixedClock,
+    bearer,
+    make_settings,
+    register,
+    sql_unit_of_work,
+)
 
 FIRST_KEY = "first-mfa-key-0123456789-abcdefghijklmnop"
 SECOND_KEY = "second-mfa-key-0123456789-abcdefghijklmno"
@@ -97,6 +105,22 @@ def test_an_admin_reset_turns_totp_off_and_ends_every_session(
     assert ("mfa_reset", "success", user["id"], admin_id, None) in rows(client, admin)
     assert_error(client.delete(f"/users/{user['id']}/mfa", headers=admin), 409, "MFA_NOT_ENABLED")
     assert_error(client.delete("/users/999999/mfa", headers=admin), 404, "USER_NOT_FOUND")
+
+
+def test_a_password_change_between_the_two_steps_refuses_the_second(
+    client: TestClient, clock: FixedClock
+) -> None:
+    register(client)
+    enrolled = enable_totp(client, clock)
+    pending = mfa_token(client)
+    change = {
+        "new_password": OTHER_STRONG_PASSWORD,
+        "current_password": STRONG_PASSWORD,
+        "code": current_code(enrolled.secret, clock),
+    }
+    assert client.put("/update", json=change, headers=enrolled.headers).status_code == 200
+    late = second_step(client, pending, code=current_code(enrolled.secret, clock, steps=1))
+    assert_error(late, 401, "INVALID_MFA_TOKEN")
 
 
 def test_the_secret_is_stored_encrypted_under_the_current_key(
