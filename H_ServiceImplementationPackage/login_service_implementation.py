@@ -21,7 +21,6 @@ from D_CustomExceptionPackage.errors import (
     CurrentPasswordRequiredError,
     InvalidCredentialsError,
     InvalidCurrentPasswordError,
-    InvalidMfaCodeError,
     MfaRequiredError,
     NothingToChangeError,
     UserNotFoundError,
@@ -43,6 +42,7 @@ from H_ServiceImplementationPackage.mfa_rules import (
     FailureCounter,
     SecondFactorCheck,
     start_pending_sign_in,
+    step_up,
 )
 
 FIELDS_NEEDING_CURRENT_PASSWORD = ("email", "new_password")
@@ -290,17 +290,10 @@ class AuthService(AuthServiceInterface):
     ) -> None:
         """Step-up: with a second factor on, a change that needs the current password needs a
         fresh code too (TOTP or recovery code), spent in this transaction."""
-        if not self.uow.mfa.is_enabled(user.id):
-            return
-        if code is None:
-            raise MfaRequiredError()
-        failures = FailureCounter(self.throttle, self.audit, self.client)
-        failures.check(user.id)
-        if self.second_factor is None or (
-            self.second_factor.spend(self.uow, user.id, code, self.clock.now()) is None
-        ):
-            failures.failed(self.uow, failure_event, user.id, InvalidMfaCodeError.code)
-            raise InvalidMfaCodeError()
+        if self.uow.mfa.is_enabled(user.id):
+            failures = FailureCounter(self.throttle, self.audit, self.client)
+            now = self.clock.now()
+            step_up(self.uow, self.second_factor, failures, failure_event, user.id, code, now)
 
     def _check_current_password(
         self, user: User, password: str, failure_event: AuditEventType

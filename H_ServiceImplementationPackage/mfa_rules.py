@@ -17,6 +17,7 @@ from enum import StrEnum
 from B_EntityPackage.audit_entities import AuditEvent
 from B_EntityPackage.domain import AuditEventType, AuditOutcome, ClientInfo
 from C_SchemaPackage.response import MfaRequiredOut
+from D_CustomExceptionPackage.errors import InvalidMfaCodeError, MfaRequiredError
 from E_SecurityPackage.login_throttle import LoginThrottle
 from E_SecurityPackage.second_factor import (
     EncryptedSecret,
@@ -148,3 +149,23 @@ def start_pending_sign_in(
         )
         uow.commit()
     return MfaRequiredOut(mfa_token=token, expires_in=int(MFA_TOKEN_LIFETIME.total_seconds()))
+
+
+def step_up(
+    uow: AbstractUnitOfWork,
+    second_factor: SecondFactorCheck | None,
+    failures: FailureCounter,
+    event: AuditEventType,
+    user_id: int,
+    code: str | None,
+    now: datetime,
+) -> None:
+    """In the open unit of work of an account with TOTP on: MFA_REQUIRED without a code;
+    the code spent; or INVALID_MFA_CODE, counted as a failed sign-in (with `event` audited).
+    Without `second_factor` (no key ring) no code passes."""
+    if code is None:
+        raise MfaRequiredError()
+    failures.check(user_id)
+    if second_factor is None or second_factor.spend(uow, user_id, code, now) is None:
+        failures.failed(uow, event, user_id, InvalidMfaCodeError.code)
+        raise InvalidMfaCodeError()

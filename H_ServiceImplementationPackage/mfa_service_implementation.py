@@ -28,7 +28,6 @@ from D_CustomExceptionPackage.errors import (
     MfaAlreadyEnabledError,
     MfaEnrollmentNotStartedError,
     MfaNotEnabledError,
-    MfaRequiredError,
 )
 from E_SecurityPackage.access_context import CurrentAccess
 from E_SecurityPackage.login_throttle import DisabledLoginThrottle, LoginThrottle
@@ -52,6 +51,7 @@ from H_ServiceImplementationPackage.mfa_rules import (
     SecondFactorCheck,
     bound_to,
     hash_mfa_token,
+    step_up,
 )
 
 SECOND_FACTOR_AMR = ("pwd", "otp")
@@ -210,12 +210,7 @@ class MfaService(MfaServiceInterface):
         spent, or INVALID_MFA_CODE (counted as a failed sign-in)."""
         if not self.uow.mfa.is_enabled(user_id):
             raise MfaNotEnabledError()
-        if code is None:
-            raise MfaRequiredError()
-        self.failures.check(user_id)
-        if self.check.spend(self.uow, user_id, code, self._now()) is None:
-            self.failures.failed(self.uow, event, user_id, InvalidMfaCodeError.code)
-            raise InvalidMfaCodeError()
+        step_up(self.uow, self.check, self.failures, event, user_id, code, self._now())
 
     def _new_recovery_codes(self, user_id: int) -> list[str]:
         codes = new_recovery_codes()
