@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # The auth service behind gunicorn with uvicorn workers (docs/operations.md, "Running in production").
 #   docker build -t auth-service .
-#   docker run -p 8000:8000 -e SECRET_KEY=... -e DATABASE_URL=postgresql+psycopg2://... auth-service
+#   docker run -p 8000:8000 -e SECRET_KEY=... -e MFA_ENCRYPTION_KEY=... -e DATABASE_URL=postgresql+psycopg2://... auth-service
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # Stage 1: install the pinned dependencies (wheels only) into a virtual environment.

@@ -21,15 +21,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
 from A_DatabasePackage.mail_settings import MailSettings
+from A_DatabasePackage.mfa_settings import MIN_SECRET_KEY_LENGTH, MfaSettings, split_keys
 from A_DatabasePackage.production_checks import (
     argon2_problem,
     process_local_limits_problem,
     secret_key_problem,
 )
 
-MIN_SECRET_KEY_LENGTH = 32
 DEFAULT_SQLITE_URL = "sqlite:///./auth.db"
 GENERATED_SECRET_SUFFIX = ".secret_key"  # noqa: S105 (a file name suffix)
+MFA_KEY_FROM_SECRET_KEY_PREFIX = "mfa-key-derived-from-secret-key\0"  # noqa: S105 (a label)
 # Where prometheus-client keeps every worker's metrics (I_ControllerPackage.metrics).
 METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -86,7 +87,7 @@ def parse_networks(value: str) -> tuple[IPNetwork, ...]:
     return tuple(networks)
 
 
-class Settings(BaseSettings, MailSettings):
+class Settings(BaseSettings, MailSettings, MfaSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
         env_file_encoding="utf-8",
@@ -242,6 +243,21 @@ class Settings(BaseSettings, MailSettings):
         if self.SECRET_KEY is not None:
             return self.SECRET_KEY.get_secret_value()
         return load_or_create_secret_key(generated_secret_key_path(self.database_url))
+
+    def mfa_encryption_keys(self) -> tuple[str, tuple[str, ...]]:
+        """The key that encrypts TOTP secrets and the older ones that still decrypt them.
+
+        Without MFA_ENCRYPTION_KEY the key is derived from the signing key, under its own
+        label; changing SECRET_KEY then makes the stored secrets unreadable, which is why
+        production should keep the two apart (a warning at start-up says so)."""
+        old = (
+            split_keys(self.MFA_ENCRYPTION_OLD_KEYS.get_secret_value())
+            if (self.MFA_ENCRYPTION_OLD_KEYS is not None)
+            else ()
+        )
+        if self.MFA_ENCRYPTION_KEY is not None:
+            return self.MFA_ENCRYPTION_KEY.get_secret_value(), old
+        return MFA_KEY_FROM_SECRET_KEY_PREFIX + self.secret_key(), old
 
 
 def generated_secret_key_path(database_url: URL) -> Path:

@@ -36,6 +36,12 @@ class AuditEventType(enum.StrEnum):
     ACCOUNT_ENABLE = "account_enable"
     PASSWORD_RESET_REQUEST = "password_reset_request"  # noqa: S105 (an event name)
     PASSWORD_RESET = "password_reset"  # noqa: S105 (an event name)
+    MFA_ENROLL = "mfa_enroll"
+    MFA_ENABLE = "mfa_enable"
+    MFA_DISABLE = "mfa_disable"
+    MFA_SIGN_IN = "mfa_sign_in"
+    MFA_RECOVERY_CODES = "mfa_recovery_codes"
+    MFA_RESET = "mfa_reset"
 
 
 class AuditOutcome(enum.StrEnum):

@@ -24,6 +24,9 @@ class AuthSession(Base):
     user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_MAX_LENGTH), default=None)
     ip: Mapped[str | None] = mapped_column(String(IP_MAX_LENGTH), default=None)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # How the sign-in was authenticated (RFC 8176 `amr` values, space-separated): its tokens,
+    # refreshed ones included, carry them.
+    amr: Mapped[str] = mapped_column(String(32), default="pwd", server_default="pwd")
 
     __table_args__ = ({"sqlite_autoincrement": True},)
 

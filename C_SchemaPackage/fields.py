@@ -69,6 +69,21 @@ SignInName = Annotated[
     AfterValidator(reject_nul),
     Field(description="The username or the email address", examples=["alice"]),
 ]
+MfaCode = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    AfterValidator(reject_nul),
+    Field(
+        description="A 6-digit code from the authenticator app, or a recovery code",
+        examples=["123456"],
+    ),
+]
+MfaTokenValue = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=256),
+    AfterValidator(reject_nul),
+    Field(description="The mfa_token /login returned"),
+]
 RefreshTokenValue = Annotated[
     str,
     StringConstraints(min_length=1, max_length=256),

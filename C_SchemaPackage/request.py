@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from C_SchemaPackage.fields import (
     Email,
     FullName,
+    MfaCode,
+    MfaTokenValue,
     OAuthFormText,
     Password,
     RefreshTokenValue,
@@ -60,10 +62,13 @@ class UpdateSelfRequest(StrictBody):
     full_name: FullName | None = None
     new_password: Password | None = None
     current_password: Password | None = None
+    code: MfaCode | None = None
 
     @model_validator(mode="after")
     def _no_nulls(self) -> UpdateSelfRequest:
-        _reject_explicit_nulls(self, ("username", "email", "new_password", "current_password"))
+        _reject_explicit_nulls(
+            self, ("username", "email", "new_password", "current_password", "code")
+        )
         return self
 
 
@@ -77,6 +82,41 @@ class LogoutRequest(StrictBody):
 
 class DeleteSelfRequest(StrictBody):
     password: Password
+
+
+class MfaEnrollRequest(StrictBody):
+    password: Password
+
+
+class MfaCodeRequest(StrictBody):
+    """The first TOTP code of an enrollment."""
+
+    code: MfaCode
+
+
+class StepUpRequest(StrictBody):
+    """A fresh TOTP or recovery code; without one the service answers MFA_REQUIRED."""
+
+    code: MfaCode | None = None
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> StepUpRequest:
+        _reject_explicit_nulls(self, ("code",))
+        return self
+
+
+class LoginMfaRequest(StrictBody):
+    """The second step of a sign-in: the mfa_token and exactly one of the two codes."""
+
+    mfa_token: MfaTokenValue
+    code: MfaCode | None = None
+    recovery_code: MfaCode | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_code(self) -> LoginMfaRequest:
+        if (self.code is None) == (self.recovery_code is None):
+            raise ValueError("send exactly one of code and recovery_code")
+        return self
 
 
 class AdminUpdateRequest(StrictBody):

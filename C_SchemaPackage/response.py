@@ -29,6 +29,38 @@ class TokenOut(BaseModel):
     refresh_expires_in: int
 
 
+class MfaRequiredOut(BaseModel):
+    """/login's answer when the account has a second factor: no token yet, an mfa_token for
+    POST /login/mfa (single-use, `expires_in` seconds; it is not an access token)."""
+
+    mfa_required: Literal[True] = True
+    mfa_token: str
+    expires_in: int
+
+
+class MfaTokenOut(TokenOut):
+    """TokenOut, and how many unused recovery codes the account has left."""
+
+    recovery_codes_remaining: int
+
+
+class MfaEnrollmentOut(BaseModel):
+    secret: str
+    otpauth_uri: str
+    qr_svg: str
+
+
+class RecoveryCodesOut(BaseModel):
+    """Shown once: only their hashes are kept."""
+
+    recovery_codes: list[str]
+
+
+class MfaStatusOut(BaseModel):
+    enabled: bool
+    recovery_codes_remaining: int
+
+
 class SessionOut(BaseModel):
     id: int
     created_at: datetime

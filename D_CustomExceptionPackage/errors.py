@@ -125,6 +125,48 @@ class SessionNotFoundError(ServiceError):
     default_detail = "No such session."
 
 
+class MfaRequiredError(ServiceError):
+    """A change that needs a fresh second factor came without one (step-up)."""
+
+    code = "MFA_REQUIRED"
+    default_detail = "Two-factor sign-in is on: send a current code (or a recovery code) in `code`."
+
+
+class InvalidMfaCodeError(ServiceError):
+    """A wrong, spent or replayed code from a signed-in caller (step-up, confirmation)."""
+
+    code = "INVALID_MFA_CODE"
+    default_detail = "The two-factor code is wrong or was already used."
+
+
+class InvalidMfaSignInCodeError(ServiceError):
+    """A wrong, spent or replayed code at the second step of a sign-in (401, like a wrong
+    password)."""
+
+    code = "INVALID_MFA_CODE"
+    default_detail = "The two-factor code is wrong or was already used."
+
+
+class InvalidMfaTokenError(ServiceError):
+    code = "INVALID_MFA_TOKEN"
+    default_detail = "The mfa_token is invalid, expired or already used; sign in again."
+
+
+class MfaAlreadyEnabledError(ServiceError):
+    code = "MFA_ALREADY_ENABLED"
+    default_detail = "Two-factor sign-in is already on for this account."
+
+
+class MfaNotEnabledError(ServiceError):
+    code = "MFA_NOT_ENABLED"
+    default_detail = "Two-factor sign-in is not on for this account."
+
+
+class MfaEnrollmentNotStartedError(ServiceError):
+    code = "MFA_ENROLLMENT_NOT_STARTED"
+    default_detail = "No enrollment is waiting for confirmation; call /mfa/totp/enroll first."
+
+
 class TooManyRequestsError(ServiceError):
     """A rate limit is exhausted; `retry_after` is how many seconds until it lets through."""
 
@@ -144,3 +186,14 @@ class InvalidResetTokenError(ServiceError):
 class InvalidResetCodeError(ServiceError):
     code = "INVALID_RESET_CODE"
     default_detail = "This code is wrong, expired or used up; ask for a new one."
+
+
+class MfaSecretUnreadableError(ServiceError):
+    """No configured key decrypts the account's stored TOTP secret (a key was removed from
+    MFA_ENCRYPTION_OLD_KEYS too early): an admin reset lets the account enroll again."""
+
+    code = "MFA_SECRET_UNREADABLE"
+    default_detail = (
+        "This account's second factor cannot be read with the configured keys; "
+        "an administrator can reset it."
+    )

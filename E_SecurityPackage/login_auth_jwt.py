@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +17,15 @@ from D_CustomExceptionPackage.errors import InvalidTokenError
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105 (a claim value)
 REQUIRED_CLAIMS = ("sub", "iat", "nbf", "exp", "jti", "iss", "aud", "type", "role", "ver", "sid")
 
+PASSWORD_ONLY: tuple[str, ...] = ("pwd",)
+KNOWN_METHODS = frozenset({"pwd", "otp"})
+
+
+def assurance_level(amr: Sequence[str]) -> str:
+    """The token's `acr`: `aal2` with a second factor, else `aal1` (NIST SP 800-63B)."""
+    return "aal2" if "otp" in amr else "aal1"
+
+
 MAX_TOKEN_LENGTH = 8 * 1024
 """Our tokens are a few hundred characters; anything far longer is refused unread."""
 
@@ -28,6 +38,11 @@ class AccessTokenClaims:
     session_id: int
     jti: str
     expires_at: datetime
+    amr: tuple[str, ...] = PASSWORD_ONLY
+
+    @property
+    def acr(self) -> str:
+        return assurance_level(self.amr)
 
 
 @dataclass(frozen=True)
@@ -58,9 +73,15 @@ class TokenService:
         self.clock: Clock = clock or SystemClock()
 
     def issue_access_token(
-        self, user_id: int, role: str, token_version: int, session_id: int
+        self,
+        user_id: int,
+        role: str,
+        token_version: int,
+        session_id: int,
+        amr: Sequence[str] = PASSWORD_ONLY,
     ) -> IssuedToken:
-        """A token for this account and sign-in session; `ver` and `sid` let it be ended."""
+        """A token for this account and sign-in session; `ver` and `sid` let it be ended;
+        `amr` (RFC 8176) and `acr` say how the sign-in was authenticated."""
         issued_at = int(self.clock.now().timestamp())
         expires_in = int(self.lifetime.total_seconds())
         jti = secrets.token_urlsafe(16)
@@ -76,6 +97,8 @@ class TokenService:
             "role": role,
             "ver": token_version,
             "sid": session_id,
+            "amr": list(amr),
+            "acr": assurance_level(amr),
         }
         token = jwt.encode(claims, self._secret_key, algorithm=self.algorithm)
         return IssuedToken(
@@ -134,7 +157,10 @@ class TokenService:
             and isinstance(claims["nbf"], int)
             and claims["nbf"] <= now < claims["exp"]
         )
-        if not valid:
+        amr = claims.get("amr", list(PASSWORD_ONLY))
+        if not valid or not (
+            isinstance(amr, list) and amr and all(method in KNOWN_METHODS for method in amr)
+        ):
             raise InvalidTokenError()
         return AccessTokenClaims(
             user_id=int(subject),
@@ -143,4 +169,5 @@ class TokenService:
             session_id=session_id,
             jti=claims["jti"],
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+            amr=tuple(amr),
         )

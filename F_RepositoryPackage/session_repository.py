@@ -95,6 +95,7 @@ class SqlAlchemySessionRepository(SessionRepository):
             "expires_at": auth_session.expires_at,
             "user_agent": auth_session.user_agent,
             "ip": auth_session.ip,
+            "amr": auth_session.amr or "pwd",
         }
         try:
             inserted = self.session.connection().execute(_INSERT_SESSION, values)

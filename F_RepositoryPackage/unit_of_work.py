@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from F_RepositoryPackage.audit_repository import AuditRepository, SqlAlchemyAuditRepository
 from F_RepositoryPackage.login_repository import SqlAlchemyUserRepository, UserRepository
+from F_RepositoryPackage.mfa_repository import MfaRepository, SqlAlchemyMfaRepository
 from F_RepositoryPackage.recovery_repository import (
     OneTimeTokenRepository,
     OutboxRepository,
@@ -31,6 +32,7 @@ class AbstractUnitOfWork(abc.ABC):
     users: UserRepository
     sessions: SessionRepository
     audit: AuditRepository
+    mfa: MfaRepository
     denied_tokens: TokenDenylist
     one_time_tokens: OneTimeTokenRepository
     outbox: OutboxRepository
@@ -68,6 +70,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.users = SqlAlchemyUserRepository(self.session)
         self.sessions = SqlAlchemySessionRepository(self.session)
         self.audit = SqlAlchemyAuditRepository(self.session)
+        self.mfa = SqlAlchemyMfaRepository(self.session)
         self.denied_tokens = self.denylist_factory(self.session)
         self.one_time_tokens = SqlAlchemyOneTimeTokenRepository(self.session)
         self.outbox = SqlAlchemyOutboxRepository(self.session)

@@ -7,7 +7,7 @@ import abc
 
 from B_EntityPackage.domain import ClientInfo
 from C_SchemaPackage.request import RegisterRequest, UpdateSelfRequest
-from C_SchemaPackage.response import TokenOut, UserOut
+from C_SchemaPackage.response import MfaRequiredOut, TokenOut, UserOut
 
 
 class AuthServiceInterface(abc.ABC):
@@ -18,7 +18,14 @@ class AuthServiceInterface(abc.ABC):
     @abc.abstractmethod
     def login(self, sign_in_name: str, password: str, client: ClientInfo) -> TokenOut:
         """Open a session and issue its tokens. Raises INVALID_CREDENTIALS, or ACCOUNT_DISABLED
-        after a right password."""
+        after a right password; MFA_REQUIRED for an account with a second factor."""
+
+    @abc.abstractmethod
+    def sign_in(
+        self, sign_in_name: str, password: str, client: ClientInfo
+    ) -> TokenOut | MfaRequiredOut:
+        """As `login`; for an account with a second factor, no session yet but an mfa token
+        for the second step (POST /login/mfa)."""
 
     @abc.abstractmethod
     def verify_credentials(self, sign_in_name: str, password: str) -> UserOut:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 
 from B_EntityPackage.domain import ClientInfo
 from C_SchemaPackage.response import SessionOut, TokenOut, UserOut
@@ -11,8 +12,15 @@ from E_SecurityPackage.access_context import CurrentAccess
 
 class SessionServiceInterface(abc.ABC):
     @abc.abstractmethod
-    def start(self, user: UserOut, token_version: int, client: ClientInfo) -> TokenOut:
-        """Open a session for an authenticated account; an access and a refresh token."""
+    def start(
+        self,
+        user: UserOut,
+        token_version: int,
+        client: ClientInfo,
+        amr: Sequence[str] = ("pwd",),
+    ) -> TokenOut:
+        """Open a session for an authenticated account; an access and a refresh token whose
+        access tokens carry `amr` (RFC 8176), refreshed ones included."""
 
     @abc.abstractmethod
     def refresh(self, refresh_token: str, client: ClientInfo) -> TokenOut:

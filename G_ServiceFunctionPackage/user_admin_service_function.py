@@ -24,6 +24,11 @@ class UserAdminServiceInterface(abc.ABC):
     def delete_user(self, user_id: int) -> None: ...
 
     @abc.abstractmethod
+    def reset_mfa(self, user_id: int) -> None:
+        """Turn the account's second factor off and end its sessions. Raises USER_NOT_FOUND,
+        MFA_NOT_ENABLED."""
+
+    @abc.abstractmethod
     def create_admin(self, request: RegisterRequest) -> UserOut:
         """Create an admin account (the command-line path), password policy applied."""
 

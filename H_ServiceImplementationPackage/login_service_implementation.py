@@ -16,12 +16,13 @@ from B_EntityPackage.audit_entities import AuditEvent
 from B_EntityPackage.domain import NO_CLIENT, AuditEventType, AuditOutcome, ClientInfo, Clock, Role
 from B_EntityPackage.login_entity_master import User
 from C_SchemaPackage.request import RegisterRequest, UpdateSelfRequest
-from C_SchemaPackage.response import TokenOut, UserOut
+from C_SchemaPackage.response import MfaRequiredOut, TokenOut, UserOut
 from D_CustomExceptionPackage.errors import (
     AccountDisabledError,
     CurrentPasswordRequiredError,
     InvalidCredentialsError,
     InvalidCurrentPasswordError,
+    MfaRequiredError,
     NothingToChangeError,
     UserNotFoundError,
 )
@@ -38,6 +39,12 @@ from H_ServiceImplementationPackage.account_rules import (
     to_user_out,
 )
 from H_ServiceImplementationPackage.audit_recorder import AuditRecorder
+from H_ServiceImplementationPackage.mfa_rules import (
+    FailureCounter,
+    SecondFactorCheck,
+    start_pending_sign_in,
+    step_up,
+)
 
 FIELDS_NEEDING_CURRENT_PASSWORD = ("email", "new_password")
 
@@ -59,6 +66,7 @@ class _StoredCredentials:
     user: UserOut
     hashed_password: str
     token_version: int
+    mfa_enabled: bool
 
 
 class AuthService(AuthServiceInterface):
@@ -76,7 +84,10 @@ class AuthService(AuthServiceInterface):
         throttle: LoginThrottle | None = None,
         audit: AuditRecorder | None = None,
         client: ClientInfo = NO_CLIENT,
+        second_factor: SecondFactorCheck | None = None,
     ) -> None:
+        """Without `second_factor` (the key ring of stored TOTP secrets), an account with a
+        second factor can sign in through `sign_in` but cannot pass a step-up."""
         self.uow = uow
         self.hasher = hasher
         self.policy = policy
@@ -85,6 +96,7 @@ class AuthService(AuthServiceInterface):
         self.throttle = throttle or DisabledLoginThrottle()
         self.audit = audit or AuditRecorder(clock, client)
         self.client = client
+        self.second_factor = second_factor
 
     def register(self, request: RegisterRequest) -> UserOut:
         self.throttle.hit_registration(self.client.ip)
@@ -96,7 +108,21 @@ class AuthService(AuthServiceInterface):
             return to_user_out(user)
 
     def login(self, sign_in_name: str, password: str, client: ClientInfo) -> TokenOut:
+        result = self.sign_in(sign_in_name, password, client)
+        if isinstance(result, MfaRequiredOut):
+            raise MfaRequiredError("This account has a second factor: sign in through /login.")
+        return result
+
+    def sign_in(
+        self, sign_in_name: str, password: str, client: ClientInfo
+    ) -> TokenOut | MfaRequiredOut:
+        """Tokens; or, when the account has a second factor, an mfa token for /login/mfa
+        (the failure counter of the account and address is only cleared once it is passed)."""
         credentials = self._authenticate(sign_in_name, password, AuditEventType.LOGIN, client)
+        if credentials.mfa_enabled:
+            return start_pending_sign_in(
+                self.uow, credentials.user.id, credentials.token_version, self.clock.now()
+            )
         return self.sessions.start(credentials.user, credentials.token_version, client)
 
     def verify_credentials(self, sign_in_name: str, password: str) -> UserOut:
@@ -139,7 +165,10 @@ class AuthService(AuthServiceInterface):
                 with self.uow:
                     self._commit_failure([failure])
                 raise AccountDisabledError()
-            attempt.succeeded()
+            if not stored.mfa_enabled:
+                # With a second factor, only a passed second step clears the counter; the
+                # password's places are given back (neither a failure nor a success yet).
+                attempt.succeeded()
         if replacement_hash is not None:
             self._store_upgraded_hash(stored, replacement_hash)
         return stored
@@ -178,11 +207,15 @@ class AuthService(AuthServiceInterface):
         verified; a hash changed meanwhile is caught by _store_upgraded_hash."""
         with self.uow:
             found = self.uow.users.credentials_for_sign_in(sign_in_name)
+            mfa_enabled = found is not None and self.uow.mfa.is_enabled(found.account.id)
         if found is None:
             return None
         account = found.account
         return _StoredCredentials(
-            UserOut.model_validate(account), found.hashed_password, account.token_version
+            UserOut.model_validate(account),
+            found.hashed_password,
+            account.token_version,
+            mfa_enabled,
         )
 
     def _store_upgraded_hash(self, stored: _StoredCredentials, replacement_hash: str) -> None:
@@ -198,6 +231,7 @@ class AuthService(AuthServiceInterface):
     def update_self(self, user_id: int, request: UpdateSelfRequest) -> UserOut:
         changes = request.provided_changes()
         current_password = changes.pop("current_password", None)
+        code = changes.pop("code", None)
         if not changes:
             raise NothingToChangeError()
         if current_password is None and any(f in changes for f in FIELDS_NEEDING_CURRENT_PASSWORD):
@@ -221,6 +255,7 @@ class AuthService(AuthServiceInterface):
                     else AuditEventType.ACCOUNT_UPDATE
                 )
                 self._check_current_password(user, current_password, failure_event)
+                self._check_second_factor(user, code, failure_event)
             audited = _audited_changes(user, changes, new_password is not None)
             for field, value in changes.items():
                 setattr(user, field, value)
@@ -252,6 +287,19 @@ class AuthService(AuthServiceInterface):
         if user is None:
             raise UserNotFoundError()
         return user
+
+    def _check_second_factor(
+        self, user: User, code: str | None, failure_event: AuditEventType
+    ) -> None:
+        """Step-up: with a second factor on, a change that needs the current password needs a
+        fresh code too (TOTP or recovery code), spent in this transaction."""
+        if self.uow.mfa.is_enabled(user.id):
+            failures = FailureCounter(self.throttle, self.audit, self.client)
+            now = self.clock.now()
+            try:
+                step_up(self.uow, self.second_factor, failures, failure_event, user.id, code, now)
+            finally:
+                failures.release()
 
     def _check_current_password(
         self, user: User, password: str, failure_event: AuditEventType

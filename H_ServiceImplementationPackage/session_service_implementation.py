@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import NoReturn
 
@@ -28,7 +29,7 @@ from D_CustomExceptionPackage.errors import (
     UserNotFoundError,
 )
 from E_SecurityPackage.access_context import CurrentAccess
-from E_SecurityPackage.login_auth_jwt import TokenService
+from E_SecurityPackage.login_auth_jwt import PASSWORD_ONLY, TokenService
 from F_RepositoryPackage.token_denylist import DeniedToken
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
 from G_ServiceFunctionPackage.session_service_function import SessionServiceInterface
@@ -72,7 +73,13 @@ class SessionService(SessionServiceInterface):
         self.audit = audit or AuditRecorder(clock)
         self.prune_schedule = prune_schedule or PruneSchedule()
 
-    def start(self, user: UserOut, token_version: int, client: ClientInfo) -> TokenOut:
+    def start(
+        self,
+        user: UserOut,
+        token_version: int,
+        client: ClientInfo,
+        amr: Sequence[str] = PASSWORD_ONLY,
+    ) -> TokenOut:
         """Open a session; a sign-in also clears out expired session bookkeeping, at most
         once per PRUNE_INTERVAL per process.
 
@@ -95,6 +102,7 @@ class SessionService(SessionServiceInterface):
                         expires_at=expires_at,
                         user_agent=client.user_agent,
                         ip=client.ip,
+                        amr=" ".join(amr),
                     )
                 )
             except UserNotFoundError:  # deleted since the sign-in read it
@@ -102,7 +110,9 @@ class SessionService(SessionServiceInterface):
             current = self.uow.users.account_view(user.id, lock=True)
             if current is None or not current.is_active or current.token_version != token_version:
                 raise InvalidCredentialsError()
-            pair = self._issue_pair(session_id, user.id, user.role, token_version, now, expires_at)
+            pair = self._issue_pair(
+                session_id, user.id, user.role, token_version, now, expires_at, tuple(amr)
+            )
             self._end_sessions_past_the_cap(user.id, now)
             self.audit.add(self.uow, AuditEventType.LOGIN, user.id)
             self.uow.commit()
@@ -128,6 +138,7 @@ class SessionService(SessionServiceInterface):
         token_version: int,
         now: datetime,
         expires_at: datetime,
+        amr: tuple[str, ...],
     ) -> TokenOut:
         """A new refresh token (valid until the session's `expires_at`) and access token of
         the session, valid from `now`."""
@@ -140,7 +151,7 @@ class SessionService(SessionServiceInterface):
                 expires_at=expires_at,
             )
         )
-        access = self.tokens.issue_access_token(user_id, role, token_version, session_id)
+        access = self.tokens.issue_access_token(user_id, role, token_version, session_id, amr)
         self.uow.sessions.record_access_token(session_id, access.jti, access.expires_at)
         return TokenOut(
             access_token=access.token,
@@ -172,7 +183,13 @@ class SessionService(SessionServiceInterface):
             auth_session.expires_at = expires_at
             auth_session.last_used_at = now
             pair = self._issue_pair(
-                auth_session.id, user.id, user.role, user.token_version, now, expires_at
+                auth_session.id,
+                user.id,
+                user.role,
+                user.token_version,
+                now,
+                expires_at,
+                tuple((auth_session.amr or "pwd").split()),
             )
             self.uow.commit()
             return pair

@@ -15,6 +15,7 @@ from C_SchemaPackage.response import UserOut, UserPage
 from D_CustomExceptionPackage.errors import (
     EmailTakenError,
     ForbiddenError,
+    MfaNotEnabledError,
     NothingToChangeError,
     UsernameTakenError,
     UserNotFoundError,
@@ -110,6 +111,21 @@ class UserAdminService(UserAdminServiceInterface):
             with keeping_an_active_admin(self.uow.users, user):
                 self.audit.add(self.uow, AuditEventType.ACCOUNT_DELETE, user.id)
                 self.uow.users.delete(user)
+            self.uow.commit()
+
+    def reset_mfa(self, user_id: int) -> None:
+        """For someone who lost both the authenticator and the recovery codes: the secret,
+        the codes and pending sign-ins are deleted, and every session ends (the next sign-in
+        is by password alone, and may enroll again)."""
+        with self.uow:
+            user = self._existing_user(user_id)
+            if not self.uow.mfa.remove(user.id):
+                raise MfaNotEnabledError()
+            now = self.clock.now()
+            end_all_tokens(self.uow, user, now)
+            user.updated_at = now
+            self.uow.users.save(user)
+            self.audit.add(self.uow, AuditEventType.MFA_RESET, user.id)
             self.uow.commit()
 
     def create_admin(self, request: RegisterRequest) -> UserOut:

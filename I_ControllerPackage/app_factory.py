@@ -28,6 +28,7 @@ from I_ControllerPackage import (
     docs_routes,
     health_routes,
     metrics_routes,
+    mfa_routes,
     recovery_routes,
     session_routes,
     user_admin_routes,
@@ -60,6 +61,7 @@ OPENAPI_TAGS = [
     {"name": "health", "description": "Liveness, readiness and metrics for the operator."},
     {"name": "auth", "description": "Registration, sign-in and tokens."},
     {"name": "sessions", "description": "The signed-in account's sessions."},
+    {"name": "mfa", "description": "Two-factor sign-in (TOTP) and recovery codes."},
     {"name": "account", "description": "The signed-in account itself."},
     {"name": "recovery", "description": "A forgotten password: a mailed link and code."},
     {"name": "users", "description": "Accounts, for admins."},
@@ -124,6 +126,11 @@ def create_app(
     database = Database(settings.database_url, settings.DB_POOL_SIZE, settings.DB_MAX_OVERFLOW)
     security = build_security_components(settings, clock)
     bootstrap_admin_request(settings)  # invalid BOOTSTRAP_ADMIN_* values stop start-up here
+    if settings.APP_ENV == "production" and settings.MFA_ENCRYPTION_KEY is None:
+        logger.warning(
+            "MFA_ENCRYPTION_KEY is not set: TOTP secrets are encrypted under a key derived from "
+            "SECRET_KEY, and a new SECRET_KEY would make them unreadable; set a key of its own"
+        )
 
     @asynccontextmanager
     async def lifespan(running_app: FastAPI) -> AsyncIterator[None]:
@@ -191,6 +198,7 @@ def create_app(
     # /users/me must stay ahead of the admins' /users/{user_id}.
     app.include_router(health_routes.router)
     app.include_router(auth_routes.router)
+    app.include_router(mfa_routes.router)
     app.include_router(session_routes.router)
     app.include_router(account_routes.router)
     app.include_router(recovery_routes.router)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response, status
 
 from C_SchemaPackage.request import LoginRequest, RegisterRequest
-from C_SchemaPackage.response import TokenOut, UserOut
+from C_SchemaPackage.response import MfaRequiredOut, TokenOut, UserOut
 from I_ControllerPackage.blocking import run_blocking
 from I_ControllerPackage.dependencies import AuthServiceDep, ClientInfoDep, HashingLaneDep
 from I_ControllerPackage.login_body import LOGIN_OPENAPI_BODY, read_login_body
@@ -34,13 +34,18 @@ async def register(body: RegisterRequest, response: Response, service: AuthServi
 
 @router.post(
     "/login",
-    response_model=TokenOut,
+    response_model=TokenOut | MfaRequiredOut,
     responses={
         **error_responses(401, 403, 413, 415, 422, 429),
         **success_headers(200, Cache_Control="`no-store` (RFC 6749 5.1)"),
     },
     openapi_extra=LOGIN_OPENAPI_BODY,
     summary="Sign in (JSON or the OAuth2 password form) and receive an access token",
+    description=(
+        "An account with two-factor sign-in on receives no token yet but "
+        '`{"mfa_required": true, "mfa_token": ...}`: send the mfa_token and a code to '
+        "POST /login/mfa."
+    ),
 )
 async def login(
     credentials: Annotated[LoginRequest, Depends(read_login_body)],
@@ -48,11 +53,11 @@ async def login(
     service: AuthServiceDep,
     client: ClientInfoDep,
     lane: HashingLaneDep,
-) -> TokenOut:
+) -> TokenOut | MfaRequiredOut:
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return await run_blocking(
-        service.login, credentials.username, credentials.password, client, lane=lane
+        service.sign_in, credentials.username, credentials.password, client, lane=lane
     )
 
 

@@ -37,6 +37,7 @@ from E_SecurityPackage.login_throttle import (
 )
 from E_SecurityPackage.password_hashing import PasswordHasher
 from E_SecurityPackage.password_policy import PasswordPolicy
+from E_SecurityPackage.second_factor import SecretBox
 from F_RepositoryPackage.token_denylist import (
     RedisTokenDenylist,
     SqlAlchemyTokenDenylist,
@@ -46,6 +47,7 @@ from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitO
 from G_ServiceFunctionPackage.access_check_service_function import AccessCheckServiceInterface
 from G_ServiceFunctionPackage.audit_service_function import AuditServiceInterface
 from G_ServiceFunctionPackage.login_service_function import AuthServiceInterface
+from G_ServiceFunctionPackage.mfa_service_function import MfaServiceInterface
 from G_ServiceFunctionPackage.password_recovery_service_function import (
     PasswordRecoveryServiceInterface,
 )
@@ -55,6 +57,8 @@ from H_ServiceImplementationPackage.access_check_service_implementation import A
 from H_ServiceImplementationPackage.audit_recorder import AuditRecorder
 from H_ServiceImplementationPackage.audit_service_implementation import AuditService
 from H_ServiceImplementationPackage.login_service_implementation import AuthService
+from H_ServiceImplementationPackage.mfa_rules import SecondFactorCheck
+from H_ServiceImplementationPackage.mfa_service_implementation import MfaService
 from H_ServiceImplementationPackage.password_recovery_service_implementation import (
     PasswordRecoveryService,
     RecoveryTools,
@@ -82,6 +86,7 @@ class SecurityComponents:
     refresh_lifetime: timedelta
     session_max_lifetime: timedelta
     max_sessions: int
+    second_factor: SecondFactorCheck
     trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
     prune_schedule: PruneSchedule = field(default_factory=PruneSchedule)
 
@@ -109,6 +114,9 @@ def build_security_components(settings: Settings, clock: Clock | None = None) ->
         refresh_lifetime=timedelta(days=settings.REFRESH_TOKEN_EXPIRE_DAYS),
         session_max_lifetime=timedelta(days=settings.SESSION_MAX_LIFETIME_DAYS),
         max_sessions=settings.MAX_SESSIONS_PER_USER,
+        second_factor=SecondFactorCheck(
+            SecretBox(*settings.mfa_encryption_keys()), settings.MFA_ISSUER
+        ),
         trusted_proxies=TrustedProxies(settings.trusted_proxy_networks),
     )
 
@@ -232,6 +240,25 @@ async def get_auth_service(
         throttle=throttle,
         audit=audit,
         client=client,
+        second_factor=security.second_factor,
+    )
+
+
+async def get_mfa_service(
+    request: Request, uow: UnitOfWorkDep, client: ClientInfoDep
+) -> MfaServiceInterface:
+    security = _security(request)
+    audit = AuditRecorder(security.clock, client)
+    throttle: LoginThrottle = request.app.state.throttle
+    return MfaService(
+        uow,
+        security.hasher,
+        session_service(request, uow, audit),
+        security.clock,
+        security.second_factor,
+        throttle=throttle,
+        audit=audit,
+        client=client,
     )
 
 
@@ -284,6 +311,7 @@ CurrentAccessDep = Annotated[CurrentAccess, Depends(get_current_access)]
 CurrentUser = Annotated[UserOut, Depends(get_current_user)]
 CurrentAdmin = Annotated[UserOut, Depends(get_current_admin)]
 AuthServiceDep = Annotated[AuthServiceInterface, Depends(get_auth_service)]
+MfaServiceDep = Annotated[MfaServiceInterface, Depends(get_mfa_service)]
 SessionServiceDep = Annotated[SessionServiceInterface, Depends(get_session_service)]
 UserAdminServiceDep = Annotated[UserAdminServiceInterface, Depends(get_user_admin_service)]
 AuditServiceDep = Annotated[AuditServiceInterface, Depends(get_audit_service)]

@@ -1,4 +1,4 @@
-"""Accounts seen by admins: GET /users, GET/PATCH/DELETE /users/{id}."""
+"""Accounts seen by admins: GET /users, GET/PATCH/DELETE /users/{id}, DELETE /users/{id}/mfa."""
 
 from __future__ import annotations
 
@@ -66,4 +66,18 @@ async def delete_user(
     user_id: UserId, _admin: CurrentAdmin, service: UserAdminServiceDep
 ) -> Response:
     await run_blocking(service.delete_user, user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete(
+    "/users/{user_id}/mfa",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=error_responses(401, 403, 404, 409, 422),
+    summary="Turn an account's second factor off and end its sessions (admin)",
+)
+async def reset_mfa(
+    user_id: UserId, _admin: CurrentAdmin, service: UserAdminServiceDep
+) -> Response:
+    await run_blocking(service.reset_mfa, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

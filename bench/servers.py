@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 
 WORKERS = 2
 BENCH_SECRET_KEY = secrets.token_urlsafe(48)  # a new signing key for each run
+BENCH_MFA_KEY = secrets.token_urlsafe(48)
 DEFAULT_POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
 
@@ -50,6 +51,7 @@ def service_env(root: Path, database_url: str, port: int, metrics_dir: Path) -> 
         BIND=f"127.0.0.1:{port}",
         DATABASE_URL=database_url,
         SECRET_KEY=BENCH_SECRET_KEY,
+        MFA_ENCRYPTION_KEY=BENCH_MFA_KEY,
         APP_ENV="production",
         RATE_LIMIT_ENABLED="false",
         REGISTER_RATE_LIMIT="1000000/minute",

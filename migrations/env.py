@@ -11,6 +11,7 @@ from A_DatabasePackage.database import prepare_sqlite_engine
 from A_DatabasePackage.settings import get_settings
 from B_EntityPackage import (
     audit_entities,  # noqa: F401  (registers the audit table)
+    mfa_entities,  # noqa: F401  (registers the second-factor tables)
     recovery_entities,  # noqa: F401  (registers the one-time token and outbox tables)
     session_entities,  # noqa: F401  (registers the session tables)
 )

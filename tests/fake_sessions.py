@@ -30,6 +30,7 @@ SESSION_COLUMNS = (
     "user_agent",
     "ip",
     "ended_at",
+    "amr",
 )
 REFRESH_TOKEN_COLUMNS = ("id", "session_id", "token_hash", "created_at", "expires_at", "spent_at")
 ACCESS_TOKEN_COLUMNS = ("jti", "session_id", "expires_at")

@@ -30,6 +30,7 @@ from H_ServiceImplementationPackage.login_service_implementation import AuthServ
 from H_ServiceImplementationPackage.session_service_implementation import SessionService
 from H_ServiceImplementationPackage.user_admin_service_implementation import UserAdminService
 from tests.fake_audit import FakeAuditRepository
+from tests.fake_mfa import NoSecondFactorRepository
 from tests.fake_recovery import FakeOneTimeTokenRepository
 from tests.fake_sessions import FakeSessionRepository, InMemoryTokenDenylist
 from tests.support import STRONG_PASSWORD, TEST_SECRET_KEY, FakeClock
@@ -194,6 +195,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self.sessions: FakeSessionRepository = FakeSessionRepository(self.users)
         self.users.sessions = self.sessions
         self.audit: FakeAuditRepository = FakeAuditRepository()
+        self.mfa: NoSecondFactorRepository = NoSecondFactorRepository()
         self.denied_tokens: InMemoryTokenDenylist = InMemoryTokenDenylist(clock or FakeClock())
         self.one_time_tokens: FakeOneTimeTokenRepository = FakeOneTimeTokenRepository()
         self.committed = 0

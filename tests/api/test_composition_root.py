@@ -34,6 +34,9 @@ class RecordingAuthService(AuthServiceInterface):
         self.sign_ins: list[tuple[str, str, ClientInfo]] = []
 
     def login(self, sign_in_name: str, password: str, client: ClientInfo) -> TokenOut:
+        return self.sign_in(sign_in_name, password, client)
+
+    def sign_in(self, sign_in_name: str, password: str, client: ClientInfo) -> TokenOut:
         self.sign_ins.append((sign_in_name, password, client))
         return TokenOut(
             access_token="swapped",

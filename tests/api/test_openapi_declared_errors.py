@@ -29,7 +29,7 @@ def operations(client: TestClient) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def test_every_operation_is_probed(client: TestClient) -> None:
-    assert len(operations(client)) == 21  # with /readyz, /metrics, /audit and recovery
+    assert len(operations(client)) == 28  # with /readyz, /metrics, /audit, MFA and recovery
 
 
 @pytest.mark.parametrize(
@@ -53,7 +53,7 @@ def test_request_guard_answers_are_declared_everywhere(
 
 def test_protected_operations_declare_401_with_its_challenge(client: TestClient) -> None:
     protected = [op for op in operations(client) if op[2].get("security")]
-    assert len(protected) == 12  # with /audit
+    assert len(protected) == 18  # with /audit and the MFA routes but /login/mfa
     for method, path, operation in protected:
         response = client.request(method, path)
         assert response.status_code == 401, (method, path)
@@ -68,6 +68,10 @@ def test_success_headers_are_declared(client: TestClient) -> None:
         (("POST", "/register"), "201", "Location"),
         (("POST", "/login"), "200", "Cache-Control"),
         (("POST", "/token/refresh"), "200", "Cache-Control"),
+        (("POST", "/login/mfa"), "200", "Cache-Control"),
+        (("POST", "/mfa/totp/enroll"), "200", "Cache-Control"),
+        (("POST", "/mfa/totp/confirm"), "200", "Cache-Control"),
+        (("POST", "/mfa/recovery-codes"), "200", "Cache-Control"),
     ]:
         assert by_operation[key]["responses"][status]["headers"][header]["required"] is True
 

@@ -41,7 +41,11 @@ PROMQL_METRIC = re.compile(r"\b(auth_[a-z0-9_]+)\b")
 
 
 def compose_values() -> dict[str, str]:
-    return {"POSTGRES_PASSWORD": "compose-password", "SECRET_KEY": secrets.token_urlsafe(48)}
+    return {
+        "POSTGRES_PASSWORD": "compose-password",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "MFA_ENCRYPTION_KEY": secrets.token_urlsafe(48),
+    }
 
 
 def test_compose_names_the_services_images_and_the_dockerfile() -> None:

@@ -144,6 +144,7 @@ def test_the_image_files_alone_run_the_service_and_write_nothing_there(
         postgres_url,
         APP_ENV="production",
         SECRET_KEY=secrets.token_urlsafe(48),
+        MFA_ENCRYPTION_KEY=secrets.token_urlsafe(48),
         ARGON2_MEMORY_KIB="19456",
         ARGON2_TIME_COST="2",
         BIND=f"127.0.0.1:{port}",

@@ -27,6 +27,7 @@ def production(**values: Any) -> Settings:
     defaults: dict[str, Any] = {
         "APP_ENV": "production",
         "SECRET_KEY": STRONG_KEY,
+        "MFA_ENCRYPTION_KEY": secrets.token_urlsafe(48),
         "WEB_CONCURRENCY": 1,
     }
     return Settings(_env_file=None, **{**defaults, **values})

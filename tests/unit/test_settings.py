@@ -159,8 +159,41 @@ def test_boundaries_are_accepted() -> None:
     assert settings(SECRET_KEY="x" * 32).secret_key() == "x" * 32
     assert settings(PASSWORD_MIN_LENGTH=8).PASSWORD_MIN_LENGTH == 8
     key = secrets.token_urlsafe(32)  # 256 random bits, 43 characters
-    production = settings(APP_ENV="production", SECRET_KEY=key, WEB_CONCURRENCY=1)
+    mfa_key = secrets.token_urlsafe(32)
+    production = settings(
+        APP_ENV="production", SECRET_KEY=key, MFA_ENCRYPTION_KEY=mfa_key, WEB_CONCURRENCY=1
+    )
     assert production.secret_key() == key
+    assert production.mfa_encryption_keys() == (mfa_key, ())
+
+
+def test_production_without_an_mfa_key_derives_one_from_the_secret_key() -> None:
+    """An existing deployment upgrades without a new setting (a warning asks for one)."""
+    key = secrets.token_urlsafe(32)
+    production = settings(APP_ENV="production", SECRET_KEY=key, WEB_CONCURRENCY=1)
+    derived, old = production.mfa_encryption_keys()
+    assert old == ()
+    assert key in derived
+    assert derived != key
+
+
+def test_mfa_keys_are_at_least_32_characters_and_old_ones_are_listed() -> None:
+    with pytest.raises(ValidationError, match="MFA encryption key"):
+        settings(MFA_ENCRYPTION_KEY="x" * 31)
+    with pytest.raises(ValidationError, match="MFA encryption key"):
+        settings(MFA_ENCRYPTION_OLD_KEYS=f"{'a' * 32}, short")
+    chosen = settings(
+        MFA_ENCRYPTION_KEY="n" * 32, MFA_ENCRYPTION_OLD_KEYS=f"{'a' * 32}, {'b' * 40}"
+    )
+    assert chosen.mfa_encryption_keys() == ("n" * 32, ("a" * 32, "b" * 40))
+
+
+def test_without_an_mfa_key_development_derives_one_from_the_signing_key() -> None:
+    current, old = settings(SECRET_KEY="s" * 32).mfa_encryption_keys()
+    assert old == ()
+    assert current != "s" * 32
+    assert current.endswith("s" * 32)
+    assert settings(SECRET_KEY="t" * 32).mfa_encryption_keys()[0] != current
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,10 @@ from tests.support import TEST_SECRET_KEY, FakeClock
 
 ISSUER = "auth-service"
 AUDIENCE = "auth-service"
-ALL_CLAIMS = {"sub", "iat", "nbf", "exp", "jti", "iss", "aud", "type", "role", "ver", "sid"}
+ALL_CLAIMS = {
+    *("sub", "iat", "nbf", "exp", "jti", "iss", "aud", "type", "role", "ver", "sid"),
+    *("amr", "acr"),
+}
 
 
 @pytest.fixture
@@ -64,6 +67,7 @@ def test_every_claim_is_present(service: TokenService, clock: FakeClock) -> None
     assert claims["role"] == "user"
     assert claims["ver"] == 0
     assert claims["sid"] == 9
+    assert (claims["amr"], claims["acr"]) == (["pwd"], "aal1")
     assert claims["jti"] == issued.jti
     assert len(issued.jti) >= 16
     assert jwt.get_unverified_header(issued.token)["alg"] == "HS256"
@@ -145,7 +149,8 @@ def test_a_service_on_hs512_accepts_only_hs512(clock: FakeClock) -> None:
 
 
 def test_sid_is_among_the_required_claims() -> None:
-    assert set(REQUIRED_CLAIMS) == ALL_CLAIMS
+    """All but amr and acr, which tokens issued before them lack (they count as `pwd`)."""
+    assert set(REQUIRED_CLAIMS) == ALL_CLAIMS - {"amr", "acr"}
 
 
 @pytest.mark.parametrize("claim", REQUIRED_CLAIMS)
@@ -195,3 +200,26 @@ def test_tampered_signature_is_rejected(service: TokenService) -> None:
     flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
     with pytest.raises(InvalidTokenError):
         service.verify_access_token(f"{header}.{payload}.{flipped}")
+
+
+def test_a_second_factor_shows_in_amr_and_acr(service: TokenService) -> None:
+    issued = service.issue_access_token(7, "user", 0, 9, ("pwd", "otp"))
+    assert (claims_of(issued.token)["amr"], claims_of(issued.token)["acr"]) == (
+        ["pwd", "otp"],
+        "aal2",
+    )
+    verified = service.verify_access_token(issued.token)
+    assert (verified.amr, verified.acr) == (("pwd", "otp"), "aal2")
+
+
+@pytest.mark.parametrize("amr", [[], "pwd", ["pwd", "sms"], [1], None])
+def test_an_unknown_or_malformed_amr_is_refused(service: TokenService, amr: Any) -> None:
+    claims = claims_of(service.issue_access_token(7, "user", 0, 9).token)
+    with pytest.raises(InvalidTokenError):
+        service.verify_access_token(signed({**claims, "amr": amr}))
+
+
+def test_a_token_from_before_amr_counts_as_password_only(service: TokenService) -> None:
+    claims = claims_of(service.issue_access_token(7, "user", 0, 9).token)
+    del claims["amr"], claims["acr"]
+    assert service.verify_access_token(signed(claims)).amr == ("pwd",)
