@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from B_EntityPackage.domain import Role
+from B_EntityPackage.domain import AuditEventType, Role
 from B_EntityPackage.login_entity_master import User
 from C_SchemaPackage.request import RegisterRequest
 from C_SchemaPackage.response import UserOut
@@ -75,3 +75,15 @@ def end_all_tokens(uow: AbstractUnitOfWork, user: User, now: datetime) -> None:
     user.token_version += 1
     uow.sessions.end_all_of_user(user.id, now)
     uow.one_time_tokens.spend_all_of_user(user.id, now)
+
+
+def audited_changes(
+    user: User, changes: dict[str, object], new_password: bool
+) -> list[AuditEventType]:
+    """The audit events a successful PUT /update writes (a full name change writes none)."""
+    events = [AuditEventType.PASSWORD_CHANGE] if new_password else []
+    if "email" in changes and changes["email"] != user.email:
+        events.append(AuditEventType.EMAIL_CHANGE)
+    if "username" in changes and changes["username"] != user.username:
+        events.append(AuditEventType.USERNAME_CHANGE)
+    return events

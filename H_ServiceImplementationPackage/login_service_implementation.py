@@ -33,6 +33,7 @@ from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
 from G_ServiceFunctionPackage.login_service_function import AuthServiceInterface
 from G_ServiceFunctionPackage.session_service_function import SessionServiceInterface
 from H_ServiceImplementationPackage.account_rules import (
+    audited_changes,
     end_all_tokens,
     keeping_an_active_admin,
     new_user,
@@ -47,18 +48,6 @@ from H_ServiceImplementationPackage.mfa_rules import (
 )
 
 FIELDS_NEEDING_CURRENT_PASSWORD = ("email", "new_password")
-
-
-def _audited_changes(
-    user: User, changes: dict[str, object], new_password: bool
-) -> list[AuditEventType]:
-    """The audit events a successful PUT /update writes (a full name change writes none)."""
-    events = [AuditEventType.PASSWORD_CHANGE] if new_password else []
-    if "email" in changes and changes["email"] != user.email:
-        events.append(AuditEventType.EMAIL_CHANGE)
-    if "username" in changes and changes["username"] != user.username:
-        events.append(AuditEventType.USERNAME_CHANGE)
-    return events
 
 
 @dataclass(frozen=True)
@@ -256,7 +245,7 @@ class AuthService(AuthServiceInterface):
                 )
                 self._check_current_password(user, current_password, failure_event)
                 self._check_second_factor(user, code, failure_event)
-            audited = _audited_changes(user, changes, new_password is not None)
+            audited = audited_changes(user, changes, new_password is not None)
             for field, value in changes.items():
                 setattr(user, field, value)
             now = self.clock.now()

@@ -33,13 +33,13 @@ from I_ControllerPackage import (
     session_routes,
     user_admin_routes,
 )
-from I_ControllerPackage.blocking import ThreadLane, run_blocking
-from I_ControllerPackage.dependencies import (
+from I_ControllerPackage.app_components import (
     SecurityComponents,
     build_login_throttle,
     build_security_components,
     unit_of_work_factory,
 )
+from I_ControllerPackage.blocking import ThreadLane, run_blocking
 from I_ControllerPackage.json_logging import configure_logging
 from I_ControllerPackage.mail_wiring import build_mail_parts
 from I_ControllerPackage.observability_middleware import ObservabilityMiddleware

@@ -21,7 +21,7 @@ from C_SchemaPackage.request import RegisterRequest
 from D_CustomExceptionPackage.errors import ServiceError
 from F_RepositoryPackage.token_denylist import redis_client_from_url
 from H_ServiceImplementationPackage.user_admin_service_implementation import UserAdminService
-from I_ControllerPackage.dependencies import build_security_components, unit_of_work_factory
+from I_ControllerPackage.app_components import build_security_components, unit_of_work_factory
 
 
 def read_password(from_stdin: bool) -> str:

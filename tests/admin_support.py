@@ -15,7 +15,7 @@ from jose import jwt
 from A_DatabasePackage.database import Database
 from C_SchemaPackage.request import RegisterRequest
 from H_ServiceImplementationPackage.user_admin_service_implementation import UserAdminService
-from I_ControllerPackage.dependencies import SecurityComponents
+from I_ControllerPackage.app_components import SecurityComponents
 from tests.support import STRONG_PASSWORD, TEST_SECRET_KEY, bearer, login, sql_unit_of_work
 
 ADMIN_PASSWORD = "admin pass phrase for tests"
