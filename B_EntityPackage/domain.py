@@ -36,6 +36,7 @@ class AuditEventType(enum.StrEnum):
     ACCOUNT_ENABLE = "account_enable"
     PASSWORD_RESET_REQUEST = "password_reset_request"  # noqa: S105 (an event name)
     PASSWORD_RESET = "password_reset"  # noqa: S105 (an event name)
+    NOT_ME = "not_me"  # the "it was not me" link of a security notice was used
     MFA_ENROLL = "mfa_enroll"
     MFA_ENABLE = "mfa_enable"
     MFA_DISABLE = "mfa_disable"

@@ -13,6 +13,7 @@ from B_EntityPackage.login_entity_master import Base, BigIntegerKey, UTCDateTime
 
 class TokenPurpose(enum.StrEnum):
     PASSWORD_RESET = "password_reset"  # noqa: S105 (a purpose name)
+    NOT_ME = "not_me"  # a security notice's "it was not me" link
 
 
 class OneTimeToken(Base):

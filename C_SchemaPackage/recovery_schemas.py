@@ -43,5 +43,11 @@ class ResetPasswordRequest(StrictBody):
         return self
 
 
+class NotMeRequest(StrictBody):
+    """The token of a security notice's "it was not me" link."""
+
+    token: ResetToken
+
+
 class AcceptedOut(BaseModel):
     detail: str

@@ -197,3 +197,8 @@ class MfaSecretUnreadableError(ServiceError):
         "This account's second factor cannot be read with the configured keys; "
         "an administrator can reset it."
     )
+
+
+class InvalidNoticeTokenError(ServiceError):
+    code = "INVALID_NOTICE_TOKEN"
+    default_detail = "This link is invalid, expired or already used."

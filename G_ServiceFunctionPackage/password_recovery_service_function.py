@@ -25,3 +25,8 @@ class PasswordRecoveryServiceInterface(abc.ABC):
     def reset_with_code(self, email: str, code: str, new_password: str) -> None:
         """Set the new password through the mailed code (INVALID_RESET_CODE); a wrong code
         counts as a failed sign-in of the account, and a token allows MAX_CODE_ATTEMPTS."""
+
+    @abc.abstractmethod
+    def not_me(self, token: str) -> None:
+        """A security notice's "it was not me" link: end every session and token of the
+        account (INVALID_NOTICE_TOKEN when unknown, expired or used)."""

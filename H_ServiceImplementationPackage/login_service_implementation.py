@@ -46,6 +46,8 @@ from H_ServiceImplementationPackage.mfa_rules import (
     start_pending_sign_in,
     step_up,
 )
+from H_ServiceImplementationPackage.password_recovery_tools import RecoveryTools
+from H_ServiceImplementationPackage.security_notices import mail_password_changed
 
 FIELDS_NEEDING_CURRENT_PASSWORD = ("email", "new_password")
 
@@ -74,6 +76,7 @@ class AuthService(AuthServiceInterface):
         audit: AuditRecorder | None = None,
         client: ClientInfo = NO_CLIENT,
         second_factor: SecondFactorCheck | None = None,
+        notices: RecoveryTools | None = None,
     ) -> None:
         """Without `second_factor` (the key ring of stored TOTP secrets), an account with a
         second factor can sign in through `sign_in` but cannot pass a step-up."""
@@ -86,6 +89,7 @@ class AuthService(AuthServiceInterface):
         self.audit = audit or AuditRecorder(clock, client)
         self.client = client
         self.second_factor = second_factor
+        self.notices = notices
 
     def register(self, request: RegisterRequest) -> UserOut:
         self.throttle.hit_registration(self.client.ip)
@@ -257,9 +261,13 @@ class AuthService(AuthServiceInterface):
             self.uow.users.save(user)
             if new_password is not None:
                 end_all_tokens(self.uow, user, now)
+                if self.notices is not None:
+                    mail_password_changed(self.uow, self.notices, self.clock, user, now)
             for event in audited:
                 self.audit.add(self.uow, event, user.id)
             self.uow.commit()
+            if new_password is not None and self.notices is not None:
+                self.notices.wake_sender()
             return to_user_out(user)
 
     def delete_self(self, user_id: int, password: str) -> None:

@@ -43,12 +43,15 @@ class MailComposer:
             minutes=minutes,
         )
 
-    def password_changed(self, to: str, username: str, when: datetime) -> MailMessage:
+    def password_changed(
+        self, to: str, username: str, when: datetime, not_me_token: str
+    ) -> MailMessage:
         return self._compose(
             "password_changed",
             to,
             "Your password was changed",
             username=username,
             when=when.strftime("%Y-%m-%d %H:%M"),
+            not_me_link=f"{self.base_url}/account/not-me?{urlencode({'token': not_me_token})}",
             forgot_link=f"{self.base_url}/password/forgot",
         )

@@ -9,21 +9,19 @@ spends its other one-time tokens, and mails a notice, in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import NoReturn
 
 from B_EntityPackage.domain import AuditEventType, AuditOutcome, ClientInfo, Clock
 from B_EntityPackage.recovery_entities import OneTimeToken, TokenPurpose
 from D_CustomExceptionPackage.errors import (
+    InvalidNoticeTokenError,
     InvalidResetCodeError,
     InvalidResetTokenError,
     ServiceError,
 )
 from E_SecurityPackage.login_throttle import LoginAttempt, LoginThrottle
-from E_SecurityPackage.mail_sealing import MailSealer
-from E_SecurityPackage.one_time_secrets import OneTimeSecrets, hash_token
+from E_SecurityPackage.one_time_secrets import hash_token
 from E_SecurityPackage.password_hashing import PasswordHasher
 from E_SecurityPackage.password_policy import PasswordPolicy
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
@@ -32,22 +30,12 @@ from G_ServiceFunctionPackage.password_recovery_service_function import (
 )
 from H_ServiceImplementationPackage.account_rules import end_all_tokens
 from H_ServiceImplementationPackage.audit_recorder import AuditRecorder
-from H_ServiceImplementationPackage.mail_composer import MailComposer
 from H_ServiceImplementationPackage.mail_outbox import enqueue
+from H_ServiceImplementationPackage.password_recovery_tools import RecoveryTools
+from H_ServiceImplementationPackage.security_notices import mail_password_changed
 
 MAX_CODE_ATTEMPTS = 5
 RESET = TokenPurpose.PASSWORD_RESET.value
-
-
-@dataclass(frozen=True)
-class RecoveryTools:
-    """Built once per application."""
-
-    secrets: OneTimeSecrets
-    sealer: MailSealer
-    composer: MailComposer
-    reset_lifetime: timedelta
-    wake_sender: Callable[[], None]
 
 
 class PasswordRecoveryService(PasswordRecoveryServiceInterface):
@@ -140,6 +128,19 @@ class PasswordRecoveryService(PasswordRecoveryServiceInterface):
             attempt.succeeded()
         self._set_password(user_id, token_id, new_password, InvalidResetCodeError())
 
+    def not_me(self, token: str) -> None:
+        now = self.clock.now()
+        with self.uow:
+            record = self.uow.one_time_tokens.live_by_hash(
+                hash_token(token), TokenPurpose.NOT_ME.value, now
+            )
+            user = self.uow.users.get(record.user_id) if record is not None else None
+            if record is None or user is None or not self.uow.one_time_tokens.spend(record.id, now):
+                raise InvalidNoticeTokenError()
+            end_all_tokens(self.uow, user, now)
+            self.audit.add(self.uow, AuditEventType.NOT_ME, user.id)
+            self.uow.commit()
+
     def _wrong_code(self, attempt: LoginAttempt, user_id: int | None) -> NoReturn:
         """A failed sign-in of the account: counted, audited (with a lockout it causes)."""
         filled = attempt.failed()
@@ -174,8 +175,7 @@ class PasswordRecoveryService(PasswordRecoveryServiceInterface):
             user.updated_at = now
             self.uow.users.save(user)
             end_all_tokens(self.uow, user, now)
-            notice = self.tools.composer.password_changed(user.email, user.username, now)
-            enqueue(self.uow, self.tools.sealer, "password_changed", notice, self.clock)
+            mail_password_changed(self.uow, self.tools, self.clock, user, now)
             self.audit.add(self.uow, AuditEventType.PASSWORD_RESET, user.id)
             self.uow.commit()
         self.tools.wake_sender()

@@ -49,7 +49,7 @@ from I_ControllerPackage.security_headers import SecurityHeadersMiddleware
 logger = logging.getLogger("auth_service")
 
 # The routes that take a form besides JSON: the OAuth2 password flow, and the recovery pages.
-FORM_PATHS = ("/login", "/password/forgot", "/password/reset")
+FORM_PATHS = ("/login", "/password/forgot", "/password/reset", "/account/not-me")
 
 API_DESCRIPTION = """
 Registration, sign-in and account management with Argon2id password hashes and JWT bearer

@@ -39,8 +39,8 @@ from H_ServiceImplementationPackage.login_service_implementation import AuthServ
 from H_ServiceImplementationPackage.mfa_service_implementation import MfaService
 from H_ServiceImplementationPackage.password_recovery_service_implementation import (
     PasswordRecoveryService,
-    RecoveryTools,
 )
+from H_ServiceImplementationPackage.password_recovery_tools import RecoveryTools
 from H_ServiceImplementationPackage.session_service_implementation import SessionService
 from H_ServiceImplementationPackage.user_admin_service_implementation import UserAdminService
 from I_ControllerPackage.app_components import SecurityComponents
@@ -130,6 +130,7 @@ async def get_auth_service(
         audit=audit,
         client=client,
         second_factor=security.second_factor,
+        notices=request.app.state.recovery_tools,
     )
 
 

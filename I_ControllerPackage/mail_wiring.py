@@ -17,9 +17,7 @@ from F_RepositoryPackage.mail_sender import FolderMailSender, MailSender, SmtpMa
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
 from H_ServiceImplementationPackage.mail_composer import MailComposer
 from H_ServiceImplementationPackage.mail_outbox import OutboxDrainer
-from H_ServiceImplementationPackage.password_recovery_service_implementation import (
-    RecoveryTools,
-)
+from H_ServiceImplementationPackage.password_recovery_tools import RecoveryTools
 from I_ControllerPackage.mail_dispatch import MailDispatcher
 
 logger = logging.getLogger("auth_service.mail")

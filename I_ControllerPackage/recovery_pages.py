@@ -58,5 +58,18 @@ def reset_page(token: str | None) -> HTMLResponse:
     )
 
 
+def not_me_page(token: str | None) -> HTMLResponse:
+    value = escape(token or "", quote=True)
+    return page(
+        "It was not me",
+        f"""<p>Sign every device out of this account, whoever it is: the next sign-in needs the
+password. Then choose a new password.</p>
+<form method="post" action="/account/not-me">
+<input type="hidden" name="token" value="{value}">
+<p><button type="submit">Sign every device out</button></p>
+</form>""",
+    )
+
+
 def message_page(title: str, message: str, status_code: int = 200) -> HTMLResponse:
     return page(title, f"<p>{escape(message)}</p>", status_code)

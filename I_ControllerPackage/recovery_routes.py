@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from C_SchemaPackage.recovery_schemas import (
     AcceptedOut,
     ForgotPasswordRequest,
+    NotMeRequest,
     ResetPasswordRequest,
 )
 from D_CustomExceptionPackage.errors import ServiceError
@@ -20,7 +21,12 @@ from I_ControllerPackage.blocking import run_blocking
 from I_ControllerPackage.dependencies import HashingLaneDep, RecoveryServiceDep
 from I_ControllerPackage.login_body import json_or_form_body, read_json_or_form
 from I_ControllerPackage.openapi_responses import error_responses
-from I_ControllerPackage.recovery_pages import forgot_page, message_page, reset_page
+from I_ControllerPackage.recovery_pages import (
+    forgot_page,
+    message_page,
+    not_me_page,
+    reset_page,
+)
 
 router = APIRouter(tags=["recovery"])
 
@@ -29,6 +35,10 @@ FORGOT_ACCEPTED = (
     "The link and the code work once, for a limited time."
 )
 RESET_DONE = "Your password has been changed, and every device signed in was signed out."
+NOT_ME_DONE = (
+    "Every device was signed out of the account. Now choose a new password: "
+    "ask for a reset link at /password/forgot."
+)
 
 
 @router.get("/password/forgot", response_class=HTMLResponse, include_in_schema=False)
@@ -94,4 +104,33 @@ async def reset_password(
         return message_page("The password was not changed", error.detail, status_for(error))
     if as_form:
         return message_page("Password changed", RESET_DONE)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/account/not-me", response_class=HTMLResponse, include_in_schema=False)
+async def not_me_form(
+    token: str | None = Query(default=None, max_length=256),
+) -> HTMLResponse:
+    """Shows the button only: a GET never uses the link (mail scanners follow links)."""
+    return not_me_page(token)
+
+
+@router.post(
+    "/account/not-me",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=error_responses(400, 413, 415, 422),
+    openapi_extra=json_or_form_body(NotMeRequest, NotMeRequest),
+    summary='A security notice\'s "it was not me" link: sign every device out',
+)
+async def not_me(request: Request, service: RecoveryServiceDep) -> Response:
+    body, as_form = await read_json_or_form(request, NotMeRequest)
+    try:
+        await run_blocking(service.not_me, body.token)
+    except ServiceError as error:
+        if not as_form:
+            raise
+        return message_page("Nothing was changed", error.detail, status_for(error))
+    if as_form:
+        return message_page("Every device was signed out", NOT_ME_DONE)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -29,7 +29,7 @@ def operations(client: TestClient) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def test_every_operation_is_probed(client: TestClient) -> None:
-    assert len(operations(client)) == 28  # with /readyz, /metrics, /audit, MFA and recovery
+    assert len(operations(client)) == 29  # with /readyz, /metrics, /audit, MFA and recovery
 
 
 @pytest.mark.parametrize(

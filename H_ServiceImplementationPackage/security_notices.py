@@ -1,0 +1,36 @@
+"""Security notices: mails that tell the account's owner of a change, each with an "it was not
+me" link whose single use ends every session and token of the account."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from B_EntityPackage.domain import Clock
+from B_EntityPackage.login_entity_master import User
+from B_EntityPackage.recovery_entities import OneTimeToken, TokenPurpose
+from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
+from H_ServiceImplementationPackage.mail_outbox import enqueue
+from H_ServiceImplementationPackage.password_recovery_tools import RecoveryTools
+
+NOT_ME_LINK_LIFETIME = timedelta(days=7)
+
+
+def mail_password_changed(
+    uow: AbstractUnitOfWork, tools: RecoveryTools, clock: Clock, user: User, now: datetime
+) -> None:
+    """In the caller's transaction, after the change has ended the account's tokens (which
+    spends the older one-time tokens, not this new one)."""
+    issued = tools.secrets.issue()
+    uow.one_time_tokens.add(
+        OneTimeToken(
+            user_id=user.id,
+            purpose=TokenPurpose.NOT_ME.value,
+            token_hash=issued.token_hash,
+            code_hash=tools.secrets.code_hash(issued.token_hash, issued.code),
+            code_attempts=0,
+            created_at=now,
+            expires_at=now + NOT_ME_LINK_LIFETIME,
+        )
+    )
+    notice = tools.composer.password_changed(user.email, user.username, now, issued.token)
+    enqueue(uow, tools.sealer, "password_changed", notice, clock)
