@@ -25,6 +25,12 @@ from A_DatabasePackage.production_checks import (
     process_local_limits_problem,
     secret_key_problem,
 )
+from A_DatabasePackage.token_settings import (
+    encryption_key_problem,
+    key_source_problem,
+    parse_introspection_clients,
+    private_key_file_problem,
+)
 
 MIN_SECRET_KEY_LENGTH = 32
 DEFAULT_SQLITE_URL = "sqlite:///./auth.db"
@@ -107,7 +113,14 @@ class Settings(BaseSettings):
     DB_MAX_OVERFLOW: int = Field(default=10, ge=0, le=1000)
 
     SECRET_KEY: SecretStr | None = None
-    JWT_ALGORITHM: Literal["HS256", "HS384", "HS512"] = "HS256"
+    # HS256 stays the default (existing installs); ES256 is recommended for new ones.
+    JWT_ALGORITHM: Literal["HS256", "HS384", "HS512", "ES256", "RS256"] = "HS256"
+    JWT_PRIVATE_KEY_FILE: Path | None = None
+    SIGNING_KEY_ENCRYPTION_KEY: SecretStr | None = None
+    SIGNING_KEY_CACHE_SECONDS: int = Field(default=30, ge=1, le=300)
+    JWKS_MAX_AGE_SECONDS: int = Field(default=600, ge=1, le=24 * 3600)
+    PUBLIC_BASE_URL: str | None = None
+    INTROSPECTION_CLIENTS: str = ""
     JWT_ISSUER: str = "auth-service"
     JWT_AUDIENCE: str = "auth-service"
     ACCESS_TOKEN_EXPIRE_MINUTES: int = Field(default=15, ge=1, le=24 * 60)
@@ -148,6 +161,28 @@ class Settings(BaseSettings):
             raise ValueError(f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters")
         return value
 
+    @field_validator("SIGNING_KEY_ENCRYPTION_KEY")
+    @classmethod
+    def _encryption_key_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_KEY_LENGTH:
+            raise ValueError(
+                f"SIGNING_KEY_ENCRYPTION_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters"
+            )
+        return value
+
+    @field_validator("INTROSPECTION_CLIENTS")
+    @classmethod
+    def _introspection_clients_parse(cls, value: str) -> str:
+        parse_introspection_clients(value)
+        return value
+
+    @field_validator("PUBLIC_BASE_URL")
+    @classmethod
+    def _public_base_url_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("PUBLIC_BASE_URL must start with https:// (or http://)")
+        return value.rstrip("/") if value is not None else None
+
     @field_validator("LOG_LEVEL", mode="before")
     @classmethod
     def _log_level_upper_case(cls, value: object) -> object:
@@ -168,6 +203,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _production_is_safe(self) -> Settings:
         """APP_ENV=production refuses unsafe settings (A_DatabasePackage.production_checks)."""
+        unused_file = private_key_file_problem(self.JWT_ALGORITHM, self.JWT_PRIVATE_KEY_FILE)
+        if unused_file is not None:
+            raise ValueError(unused_file)
         if self.APP_ENV != "production":
             return self
         if self.SECRET_KEY is None:
@@ -180,6 +218,16 @@ class Settings(BaseSettings):
                 self.REDIS_URL,
                 self.RATE_LIMIT_ENABLED,
                 self.ALLOW_PROCESS_LOCAL_LIMITS,
+            ),
+            key_source_problem(
+                self.JWT_ALGORITHM,
+                self.JWT_PRIVATE_KEY_FILE,
+                self.SIGNING_KEY_ENCRYPTION_KEY is not None,
+            ),
+            encryption_key_problem(
+                self.SIGNING_KEY_ENCRYPTION_KEY.get_secret_value()
+                if self.SIGNING_KEY_ENCRYPTION_KEY is not None
+                else None
             ),
         ]
         found = [problem for problem in problems if problem is not None]
@@ -222,6 +270,17 @@ class Settings(BaseSettings):
     @property
     def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
         return parse_networks(self.TRUSTED_PROXIES)
+
+    @property
+    def introspection_clients(self) -> dict[str, str]:
+        return parse_introspection_clients(self.INTROSPECTION_CLIENTS)
+
+    def signing_key_encryption_key(self) -> str:
+        """SIGNING_KEY_ENCRYPTION_KEY; outside production SECRET_KEY (or the generated one)
+        stands in (production refuses to start without it, unless the key is a PEM file)."""
+        if self.SIGNING_KEY_ENCRYPTION_KEY is not None:
+            return self.SIGNING_KEY_ENCRYPTION_KEY.get_secret_value()
+        return self.secret_key()
 
     @property
     def bootstrap_admin_configured(self) -> bool:

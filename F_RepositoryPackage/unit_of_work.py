@@ -14,6 +14,10 @@ from sqlalchemy.orm import Session
 from F_RepositoryPackage.audit_repository import AuditRepository, SqlAlchemyAuditRepository
 from F_RepositoryPackage.login_repository import SqlAlchemyUserRepository, UserRepository
 from F_RepositoryPackage.session_repository import SessionRepository, SqlAlchemySessionRepository
+from F_RepositoryPackage.signing_key_repository import (
+    SigningKeyRepository,
+    SqlAlchemySigningKeyRepository,
+)
 from F_RepositoryPackage.token_denylist import TokenDenylist
 
 DenylistFactory = Callable[[Session], TokenDenylist]
@@ -25,6 +29,7 @@ class AbstractUnitOfWork(abc.ABC):
     users: UserRepository
     sessions: SessionRepository
     audit: AuditRepository
+    signing_keys: SigningKeyRepository
     denied_tokens: TokenDenylist
 
     def __enter__(self) -> Self:
@@ -60,6 +65,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.users = SqlAlchemyUserRepository(self.session)
         self.sessions = SqlAlchemySessionRepository(self.session)
         self.audit = SqlAlchemyAuditRepository(self.session)
+        self.signing_keys = SqlAlchemySigningKeyRepository(self.session)
         self.denied_tokens = self.denylist_factory(self.session)
         return super().__enter__()
 

@@ -13,7 +13,7 @@ from starlette.types import ASGIApp
 from A_DatabasePackage.database import Database
 from A_DatabasePackage.migrations_runner import upgrade_to_head
 from A_DatabasePackage.settings import Settings, get_settings
-from B_EntityPackage.domain import Clock
+from B_EntityPackage.domain import Clock, SystemClock
 from C_SchemaPackage.request import RegisterRequest
 from D_CustomExceptionPackage.login_custom_exception_handling import register_exception_handlers
 from E_SecurityPackage import login_throttle
@@ -27,9 +27,11 @@ from I_ControllerPackage import (
     auth_routes,
     docs_routes,
     health_routes,
+    key_admin_routes,
     metrics_routes,
     session_routes,
     user_admin_routes,
+    well_known_routes,
 )
 from I_ControllerPackage.blocking import ThreadLane, run_blocking
 from I_ControllerPackage.dependencies import (
@@ -39,6 +41,7 @@ from I_ControllerPackage.dependencies import (
     unit_of_work_factory,
 )
 from I_ControllerPackage.json_logging import configure_logging
+from I_ControllerPackage.key_dependencies import signing_key_service
 from I_ControllerPackage.observability_middleware import ObservabilityMiddleware
 from I_ControllerPackage.request_guard import RequestGuardMiddleware
 from I_ControllerPackage.security_headers import SecurityHeadersMiddleware
@@ -58,6 +61,7 @@ OPENAPI_TAGS = [
     {"name": "account", "description": "The signed-in account itself."},
     {"name": "users", "description": "Accounts, for admins."},
     {"name": "audit", "description": "The audit trail, for admins."},
+    {"name": "keys", "description": "Signing keys: JWKS, discovery, introspection, rotation."},
 ]
 
 
@@ -81,6 +85,7 @@ def prepare_database(
     """Migrate (unless AUTO_MIGRATE=false) and create the bootstrap admin if one is configured."""
     if settings.AUTO_MIGRATE:
         upgrade_to_head(database)
+    signing_key_service(security, new_unit_of_work()).ensure_signing_key()
     request = bootstrap_admin_request(settings)
     if request is None:
         return
@@ -116,7 +121,10 @@ def create_app(
     settings = settings or get_settings()
     configure_logging(settings.LOG_LEVEL)
     database = Database(settings.database_url, settings.DB_POOL_SIZE, settings.DB_MAX_OVERFLOW)
-    security = build_security_components(settings, clock)
+    time_source = clock or SystemClock()
+    redis_client = redis_client_from_url(settings.REDIS_URL) if settings.REDIS_URL else None
+    new_unit_of_work = unit_of_work_factory(database, redis_client, time_source)
+    security = build_security_components(settings, time_source, new_unit_of_work)
     bootstrap_admin_request(settings)  # invalid BOOTSTRAP_ADMIN_* values stop start-up here
 
     @asynccontextmanager
@@ -151,7 +159,8 @@ def create_app(
     app.state.settings = settings
     app.state.database = database
     app.state.security = security
-    app.state.redis = redis_client_from_url(settings.REDIS_URL) if settings.REDIS_URL else None
+    app.state.redis = redis_client
+    app.state.introspection_clients = settings.introspection_clients
     app.state.throttle = build_login_throttle(
         settings,
         security.clock,
@@ -160,11 +169,13 @@ def create_app(
     )
     # Twice the hashing slots: a call does its database work while another one hashes.
     app.state.hashing_lane = ThreadLane(2 * settings.hash_concurrency)
-    app.state.unit_of_work_factory = unit_of_work_factory(database, app.state.redis, security.clock)
+    app.state.unit_of_work_factory = new_unit_of_work
     app.trusted_proxies = security.trusted_proxies
 
     register_exception_handlers(app)
-    app.add_middleware(RequestGuardMiddleware, form_paths=("/login",))
+    app.add_middleware(
+        RequestGuardMiddleware, form_paths=("/login", well_known_routes.INTROSPECTION_PATH)
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -186,5 +197,7 @@ def create_app(
     app.include_router(user_admin_routes.router)
     app.include_router(audit_routes.router)
     app.include_router(metrics_routes.router)
+    app.include_router(well_known_routes.router)
+    app.include_router(key_admin_routes.router)
     docs_routes.install_local_docs(app)
     return app

@@ -26,6 +26,7 @@ from B_EntityPackage.domain import ClientInfo, Clock, SystemClock
 from C_SchemaPackage.response import UserOut
 from E_SecurityPackage.access_context import CurrentAccess
 from E_SecurityPackage.client_address import TrustedProxies
+from E_SecurityPackage.key_ring import KeyRing
 from E_SecurityPackage.login_auth_jwt import TokenService
 from E_SecurityPackage.login_throttle import (
     DEFAULT_KEY_PREFIX,
@@ -54,6 +55,9 @@ from H_ServiceImplementationPackage.audit_service_implementation import AuditSer
 from H_ServiceImplementationPackage.login_service_implementation import AuthService
 from H_ServiceImplementationPackage.session_pruning import PruneSchedule
 from H_ServiceImplementationPackage.session_service_implementation import SessionService
+from H_ServiceImplementationPackage.signing_key_service_implementation import (
+    KeyPolicy,
+)
 from H_ServiceImplementationPackage.user_admin_service_implementation import UserAdminService
 from I_ControllerPackage.blocking import ThreadLane
 from I_ControllerPackage.current_user import (
@@ -61,6 +65,7 @@ from I_ControllerPackage.current_user import (
     admin_dependency,
     current_user_dependency,
 )
+from I_ControllerPackage.key_components import build_key_ring, key_policy
 from I_ControllerPackage.metrics import time_password_hash
 
 
@@ -75,12 +80,21 @@ class SecurityComponents:
     refresh_lifetime: timedelta
     session_max_lifetime: timedelta
     max_sessions: int
+    key_policy: KeyPolicy
     trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
     prune_schedule: PruneSchedule = field(default_factory=PruneSchedule)
 
 
-def build_security_components(settings: Settings, clock: Clock | None = None) -> SecurityComponents:
+def build_security_components(
+    settings: Settings,
+    clock: Clock | None = None,
+    new_unit_of_work: Callable[[], AbstractUnitOfWork] | None = None,
+) -> SecurityComponents:
+    """`new_unit_of_work` reads the signing keys kept in the database (ES256, RS256 without a
+    PEM file); without it such keys are unavailable (commands that issue no token)."""
     time_source = clock or SystemClock()
+    policy = key_policy(settings)
+    keys: KeyRing = build_key_ring(settings, time_source, policy, new_unit_of_work)
     return SecurityComponents(
         clock=time_source,
         hasher=PasswordHasher(
@@ -98,10 +112,12 @@ def build_security_components(settings: Settings, clock: Clock | None = None) ->
             audience=settings.JWT_AUDIENCE,
             lifetime=timedelta(minutes=settings.ACCESS_TOKEN_EXPIRE_MINUTES),
             clock=time_source,
+            keys=keys,
         ),
         refresh_lifetime=timedelta(days=settings.REFRESH_TOKEN_EXPIRE_DAYS),
         session_max_lifetime=timedelta(days=settings.SESSION_MAX_LIFETIME_DAYS),
         max_sessions=settings.MAX_SESSIONS_PER_USER,
+        key_policy=policy,
         trusted_proxies=TrustedProxies(settings.trusted_proxy_networks),
     )
 

@@ -12,6 +12,7 @@ from A_DatabasePackage.settings import get_settings
 from B_EntityPackage import (
     audit_entities,  # noqa: F401  (registers the audit table)
     session_entities,  # noqa: F401  (registers the session tables)
+    signing_key_entities,  # noqa: F401  (registers the signing keys)
 )
 from B_EntityPackage.login_entity_master import Base
 

@@ -27,7 +27,8 @@ def operations(client: TestClient) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def test_every_operation_is_probed(client: TestClient) -> None:
-    assert len(operations(client)) == 19  # with /readyz, /metrics and /audit
+    # with /readyz, /metrics, /audit, the two /.well-known documents, introspection, the keys
+    assert len(operations(client)) == 25
 
 
 @pytest.mark.parametrize(
@@ -51,7 +52,7 @@ def test_request_guard_answers_are_declared_everywhere(
 
 def test_protected_operations_declare_401_with_its_challenge(client: TestClient) -> None:
     protected = [op for op in operations(client) if op[2].get("security")]
-    assert len(protected) == 12  # with /audit
+    assert len(protected) == 15  # with /audit and the three /admin/keys routes
     for method, path, operation in protected:
         response = client.request(method, path)
         assert response.status_code == 401, (method, path)

@@ -38,6 +38,7 @@ HEAD_TABLES = {
     "session_access_tokens",
     "revoked_access_tokens",
     "audit_events",
+    "signing_keys",
     "alembic_version",
 }
 
