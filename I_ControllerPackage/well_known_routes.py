@@ -15,7 +15,6 @@ from A_DatabasePackage.settings import Settings
 from C_SchemaPackage.key_schemas import IntrospectionOut, JwksOut, OpenIdConfigurationOut
 from D_CustomExceptionPackage.errors import InvalidClientError
 from E_SecurityPackage.key_ring import KeyRing
-from E_SecurityPackage.login_auth_jwt import MAX_TOKEN_LENGTH
 from I_ControllerPackage.blocking import run_blocking
 from I_ControllerPackage.key_dependencies import IntrospectionServiceDep
 from I_ControllerPackage.openapi_responses import error_responses, success_headers
@@ -114,7 +113,7 @@ def basic_credentials(authorization: str | None) -> tuple[str, str] | None:
 async def introspect(
     request: Request,
     service: IntrospectionServiceDep,
-    token: Annotated[str, Form(max_length=MAX_TOKEN_LENGTH)],
+    token: Annotated[str, Form()],  # past MAX_TOKEN_LENGTH: inactive, refused unread
     token_type_hint: Annotated[str | None, Form(max_length=64)] = None,
     client_id: Annotated[str | None, Form(max_length=128)] = None,
     client_secret: Annotated[str | None, Form(max_length=256)] = None,
