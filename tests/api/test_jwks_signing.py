@@ -5,6 +5,7 @@ the key by kid within the configured algorithm family."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,9 +14,9 @@ from fastapi.testclient import TestClient
 from jose import jwt
 
 from A_DatabasePackage.settings import Settings
-from E_SecurityPackage.jwk_keys import thumbprint
+from E_SecurityPackage.jwk_keys import generate_private_key, private_pem, thumbprint
 from I_ControllerPackage.app_factory import create_app
-from tests.admin_support import assert_error, sign, unverified_claims
+from tests.admin_support import assert_error, create_admin, sign, unverified_claims
 from tests.jwks_support import (
     PRIVATE_MEMBERS,
     asymmetric_settings,
@@ -24,7 +25,15 @@ from tests.jwks_support import (
     random_kid,
     verify_with_jwks,
 )
-from tests.support import STRONG_PASSWORD, TEST_SECRET_KEY, FakeClock, bearer, login, register
+from tests.support import (
+    STRONG_PASSWORD,
+    TEST_SECRET_KEY,
+    FakeClock,
+    bearer,
+    login,
+    make_settings,
+    register,
+)
 
 
 @pytest.fixture(params=["ES256", "RS256"])
@@ -146,3 +155,21 @@ def test_another_encryption_key_cannot_sign(settings: Settings, clock: FakeClock
     with TestClient(create_app(other, clock=clock)) as client:
         response = client.post("/login", json={"username": "alice", "password": STRONG_PASSWORD})
         assert_error(response, 503, "SERVICE_UNAVAILABLE")
+
+
+@pytest.mark.backends("sqlite")
+def test_a_pem_file_key_signs_and_is_published(
+    database_url: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    pem = tmp_path / "signing.pem"
+    pem.write_text(private_pem(generate_private_key("RS256")))
+    settings = make_settings(database_url, JWT_ALGORITHM="RS256", JWT_PRIVATE_KEY_FILE=pem)
+    app = create_app(settings, clock=clock)
+    with TestClient(app) as client:
+        create_admin(app, "root")
+        token = login(client, "root")
+        (published,) = jwks_of(client)
+        assert jwt.get_unverified_header(token)["kid"] == published["kid"] == thumbprint(published)
+        verify_with_jwks(token, [published])
+        rotate = client.post("/admin/keys/rotate", headers=bearer(token))
+        assert_error(rotate, 409, "KEYS_NOT_MANAGED")
