@@ -10,7 +10,6 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
-import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -25,6 +24,11 @@ from A_DatabasePackage.production_checks import (
     process_local_limits_problem,
     secret_key_problem,
 )
+from A_DatabasePackage.secret_key_file import (
+    MIN_SECRET_KEY_LENGTH,
+    generated_secret_key_path,
+    load_or_create_secret_key,
+)
 from A_DatabasePackage.token_settings import (
     encryption_key_problem,
     key_source_problem,
@@ -32,9 +36,7 @@ from A_DatabasePackage.token_settings import (
     private_key_file_problem,
 )
 
-MIN_SECRET_KEY_LENGTH = 32
 DEFAULT_SQLITE_URL = "sqlite:///./auth.db"
-GENERATED_SECRET_SUFFIX = ".secret_key"  # noqa: S105 (a file name suffix)
 # Where prometheus-client keeps every worker's metrics (I_ControllerPackage.metrics).
 METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -295,52 +297,6 @@ class Settings(BaseSettings):
         if self.SECRET_KEY is not None:
             return self.SECRET_KEY.get_secret_value()
         return load_or_create_secret_key(generated_secret_key_path(self.database_url))
-
-
-def generated_secret_key_path(database_url: URL) -> Path:
-    """Beside the SQLite database file; in the working directory for other databases."""
-    if database_url.get_backend_name() == "sqlite" and database_url.database not in (
-        None,
-        "",
-        ":memory:",
-    ):
-        return Path(str(database_url.database)).with_name(
-            Path(str(database_url.database)).name + GENERATED_SECRET_SUFFIX
-        )
-    return Path("auth" + GENERATED_SECRET_SUFFIX)
-
-
-def load_or_create_secret_key(path: Path) -> str:
-    """Read the key file, creating it (mode 0600) if absent.
-
-    Several workers may start at once: the key is written to a private temporary file and
-    hard-linked into place, which fails atomically if another worker won, so every worker
-    ends up reading the same complete key.
-    """
-    if path.exists():
-        return checked_key_file(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(secrets.token_urlsafe(48))
-    try:
-        os.link(temporary, path)
-    except FileExistsError:
-        pass
-    finally:
-        temporary.unlink()
-    return checked_key_file(path)
-
-
-def checked_key_file(path: Path) -> str:
-    """The key in `path`, refused when others may read the file or the key is too short."""
-    if path.stat().st_mode & 0o077:
-        raise ValueError(f"{path} must be readable by its owner only (chmod 600 {path})")
-    key = path.read_text(encoding="utf-8").strip()
-    if len(key) < MIN_SECRET_KEY_LENGTH:
-        raise ValueError(f"{path} holds a key shorter than {MIN_SECRET_KEY_LENGTH} characters")
-    return key
 
 
 @lru_cache

@@ -16,12 +16,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from A_DatabasePackage.settings import (
-    Settings,
-    generated_secret_key_path,
-    get_settings,
-    load_or_create_secret_key,
-)
+from A_DatabasePackage.secret_key_file import generated_secret_key_path, load_or_create_secret_key
+from A_DatabasePackage.settings import Settings, get_settings
 from I_ControllerPackage.app_factory import create_app
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -248,7 +244,7 @@ def test_concurrent_creation_in_processes_yields_one_key(tmp_path: Path) -> None
     code = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from A_DatabasePackage.settings import load_or_create_secret_key\n"
+        "from A_DatabasePackage.secret_key_file import load_or_create_secret_key\n"
         "print('ready', flush=True)\n"
         "sys.stdin.readline()\n"
         "print(load_or_create_secret_key(Path(sys.argv[1])), flush=True)\n"
