@@ -34,6 +34,8 @@ class AuditEventType(enum.StrEnum):
     ROLE_CHANGE = "role_change"
     ACCOUNT_DISABLE = "account_disable"
     ACCOUNT_ENABLE = "account_enable"
+    KEY_ROTATE = "key_rotate"  # detail: the new key's kid
+    KEY_REVOKE = "key_revoke"  # detail: the revoked key's kid
 
 
 class AuditOutcome(enum.StrEnum):

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from B_EntityPackage.domain import Clock
+from B_EntityPackage.domain import AuditEventType, Clock
 from B_EntityPackage.signing_key_entities import SigningKey
 from C_SchemaPackage.key_schemas import RotationOut, SigningKeyOut
 from D_CustomExceptionPackage.errors import KeysNotManagedError, SigningKeyNotFoundError
@@ -28,6 +28,7 @@ from E_SecurityPackage.jwk_keys import (
 from E_SecurityPackage.key_ring import KeySchedule, KeyState, KeyStatus, StoredKey
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
 from G_ServiceFunctionPackage.signing_key_service_function import SigningKeyServiceInterface
+from H_ServiceImplementationPackage.audit_recorder import AuditRecorder
 
 logger = logging.getLogger("auth_service.keys")
 
@@ -51,11 +52,14 @@ class SigningKeyService(SigningKeyServiceInterface):
         clock: Clock,
         policy: KeyPolicy,
         on_change: Callable[[], None] = lambda: None,
+        audit: AuditRecorder | None = None,
     ) -> None:
+        """`audit` records rotations and revocations (with the acting admin, if any)."""
         self.uow = uow
         self.clock = clock
         self.policy = policy
         self.on_change = on_change
+        self.audit = audit or AuditRecorder(clock)
 
     def _encryptor(self) -> KeyEncryptor:
         if self.policy.encryptor is None:
@@ -165,6 +169,7 @@ class SigningKeyService(SigningKeyServiceInterface):
             signing = any(s.state is KeyState.ACTIVE for s in live)
             row = self._new_key(now, now + self.policy.publish_delay if signing else now)
             status = self._settled(now)[row.kid]
+            self.audit.add(self.uow, AuditEventType.KEY_ROTATE, None, detail=row.kid)
             self.uow.commit()
         logger.info("signing key rotated", extra={"kid": row.kid})
         self.on_change()
@@ -184,6 +189,7 @@ class SigningKeyService(SigningKeyServiceInterface):
             if was_signing:
                 self._new_key(now, now)
             status = self._settled(now)[kid]
+            self.audit.add(self.uow, AuditEventType.KEY_REVOKE, None, detail=kid)
             self.uow.commit()
         logger.warning("signing key revoked", extra={"kid": kid})
         self.on_change()

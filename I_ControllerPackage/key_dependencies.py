@@ -11,11 +11,14 @@ from G_ServiceFunctionPackage.introspection_service_function import (
     IntrospectionServiceInterface,
 )
 from G_ServiceFunctionPackage.signing_key_service_function import SigningKeyServiceInterface
+from H_ServiceImplementationPackage.audit_recorder import AuditRecorder
 from H_ServiceImplementationPackage.introspection_service_implementation import (
     IntrospectionService,
 )
 from H_ServiceImplementationPackage.signing_key_service_implementation import SigningKeyService
 from I_ControllerPackage.dependencies import (
+    ClientInfoDep,
+    CurrentAdmin,
     SecurityComponents,
     UnitOfWorkDep,
     access_check_of,
@@ -24,12 +27,16 @@ from I_ControllerPackage.dependencies import (
 
 
 def signing_key_service(
-    security: SecurityComponents, uow: AbstractUnitOfWork
+    security: SecurityComponents, uow: AbstractUnitOfWork, audit: AuditRecorder | None = None
 ) -> SigningKeyServiceInterface:
     """A change of keys in this process is seen by its key ring at once; other processes see
     it within SIGNING_KEY_CACHE_SECONDS."""
     return SigningKeyService(
-        uow, security.clock, security.key_policy, on_change=security.tokens.keys.invalidate
+        uow,
+        security.clock,
+        security.key_policy,
+        on_change=security.tokens.keys.invalidate,
+        audit=audit,
     )
 
 
@@ -39,9 +46,12 @@ def _security(request: Request) -> SecurityComponents:
 
 
 async def get_signing_key_service(
-    request: Request, uow: UnitOfWorkDep
+    request: Request, uow: UnitOfWorkDep, actor: CurrentAdmin, client: ClientInfoDep
 ) -> SigningKeyServiceInterface:
-    return signing_key_service(_security(request), uow)
+    """Admins only; the admin is recorded as the actor of a rotation or revocation."""
+    security = _security(request)
+    audit = AuditRecorder(security.clock, client, actor_id=actor.id)
+    return signing_key_service(security, uow, audit)
 
 
 async def get_introspection_service(request: Request) -> IntrospectionServiceInterface:

@@ -151,6 +151,13 @@ def test_rotation_if_older_than_and_errors(app: FastAPI, client: TestClient) -> 
     assert len(keys_by_kid(client, admin)) == 1
     done = client.post("/admin/keys/rotate?if_older_than_seconds=0", headers=admin)
     assert done.json()["rotated"] is True
+    revoked = client.post(f"/admin/keys/{done.json()['key']['kid']}/revoke", headers=admin)
+    assert revoked.status_code == 200
+    trail = client.get("/audit", headers=admin).json()["items"]
+    recorded = [(e["event_type"], e["detail"]) for e in trail if e["event_type"].startswith("key")]
+    kid = done.json()["key"]["kid"]
+    assert recorded == [("key_rotate", kid), ("key_revoke", kid)]
+    assert {e["actor_id"] for e in trail if e["event_type"].startswith("key")} != {None}
     assert_error(client.post("/admin/keys/nosuchkid/revoke", headers=admin), 404, "KEY_NOT_FOUND")
     register(client, "alice")
     user = bearer(login(client, "alice"))
