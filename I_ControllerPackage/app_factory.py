@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
 from A_DatabasePackage.database import Database
-from A_DatabasePackage.migrations_runner import upgrade_to_head
+from A_DatabasePackage.migrations_runner import migrate, startup_lock
 from A_DatabasePackage.settings import Settings, get_settings
 from B_EntityPackage.domain import Clock, SystemClock
 from C_SchemaPackage.request import RegisterRequest
@@ -82,10 +82,16 @@ def prepare_database(
     security: SecurityComponents,
     new_unit_of_work: Callable[[], AbstractUnitOfWork],
 ) -> None:
-    """Migrate (unless AUTO_MIGRATE=false) and create the bootstrap admin if one is configured."""
-    if settings.AUTO_MIGRATE:
-        upgrade_to_head(database)
-    signing_key_service(security, new_unit_of_work()).ensure_signing_key()
+    """Migrate (unless AUTO_MIGRATE=false), make the first signing key (ES256/RS256 kept in the
+    database: one, however many workers start at once), and create the bootstrap admin if one
+    is configured."""
+    keys_in_database = security.key_policy.encryptor is not None
+    if settings.AUTO_MIGRATE or keys_in_database:
+        with startup_lock(database) as connection:
+            if settings.AUTO_MIGRATE:
+                migrate(connection)
+            if keys_in_database:
+                signing_key_service(security, new_unit_of_work()).ensure_signing_key()
     request = bootstrap_admin_request(settings)
     if request is None:
         return

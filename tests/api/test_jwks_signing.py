@@ -5,6 +5,7 @@ the key by kid within the configured algorithm family."""
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -173,3 +174,27 @@ def test_a_pem_file_key_signs_and_is_published(
         verify_with_jwks(token, [published])
         rotate = client.post("/admin/keys/rotate", headers=bearer(token))
         assert_error(rotate, 409, "KEYS_NOT_MANAGED")
+
+
+@pytest.mark.parametrize("algorithm", ["RS256"])  # the slower key to make: a wider race
+def test_workers_starting_at_once_make_one_first_key(settings: Settings, clock: FakeClock) -> None:
+    starting = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        app = create_app(settings, clock=clock)
+        starting.wait()
+        try:
+            with TestClient(app):
+                pass
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with TestClient(create_app(settings, clock=clock)) as client:
+        assert len(jwks_of(client)) == 1
