@@ -45,6 +45,16 @@ from E_SecurityPackage.jwk_keys import (
 logger = logging.getLogger("auth_service.keys")
 
 
+REVOKED_KEY_MARK = "kid:"
+"""A revoked key's kid goes into the ended-token store as `kid:<kid>` (no jti holds a colon),
+so every worker and instance refuses its tokens at once, with the check each request already
+makes for its jti."""
+
+
+def revoked_key_mark(kid: str) -> str:
+    return REVOKED_KEY_MARK + kid
+
+
 class KeyState(enum.StrEnum):
     STANDBY = "standby"
     ACTIVE = "active"
@@ -166,6 +176,8 @@ class KeyRing(Protocol):
 
     def invalidate(self) -> None: ...
 
+    def refresh_soon(self) -> None: ...
+
 
 class StaticKeyRing:
     """One key for good: the HMAC secret (nothing published) or a PEM file's key pair."""
@@ -184,6 +196,9 @@ class StaticKeyRing:
         return list(self._published)
 
     def invalidate(self) -> None:
+        """Nothing is cached."""
+
+    def refresh_soon(self) -> None:
         """Nothing is cached."""
 
 
@@ -211,6 +226,13 @@ class CachedKeyRing:
     def invalidate(self) -> None:
         with self._lock:
             self._loaded_at = float("-inf")
+
+    def refresh_soon(self) -> None:
+        """Read the keys again now, or `refresh_interval` after the last read if that was more
+        recent (a token of a revoked key came in: this worker may still be signing with it)."""
+        with self._lock:
+            due = max(self._monotonic(), self._loaded_at + self._refresh_interval)
+            self._loaded_at = min(self._loaded_at, due - self._ttl)
 
     def schedule(self) -> KeySchedule:
         if self._schedule is None or self._monotonic() - self._loaded_at >= self._ttl:

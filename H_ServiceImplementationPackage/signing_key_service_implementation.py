@@ -25,7 +25,14 @@ from E_SecurityPackage.jwk_keys import (
     public_jwk,
     thumbprint,
 )
-from E_SecurityPackage.key_ring import KeySchedule, KeyState, KeyStatus, StoredKey
+from E_SecurityPackage.key_ring import (
+    KeySchedule,
+    KeyState,
+    KeyStatus,
+    StoredKey,
+    revoked_key_mark,
+)
+from F_RepositoryPackage.token_denylist import DeniedToken
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
 from G_ServiceFunctionPackage.signing_key_service_function import SigningKeyServiceInterface
 from H_ServiceImplementationPackage.audit_recorder import AuditRecorder
@@ -186,6 +193,8 @@ class SigningKeyService(SigningKeyServiceInterface):
             was_signing = signer is not None and signer.kid == kid
             if row.revoked_at is None:
                 row.revoked_at = now
+                mark = DeniedToken(revoked_key_mark(kid), now + self.policy.retired_grace)
+                self.uow.denied_tokens.deny([mark])
             if was_signing:
                 self._new_key(now, now)
             status = self._settled(now)[kid]

@@ -29,8 +29,8 @@ from I_ControllerPackage.dependencies import (
 def signing_key_service(
     security: SecurityComponents, uow: AbstractUnitOfWork, audit: AuditRecorder | None = None
 ) -> SigningKeyServiceInterface:
-    """A change of keys in this process is seen by its key ring at once; other processes see
-    it within SIGNING_KEY_CACHE_SECONDS."""
+    """A change of keys in this process is seen by its key ring at once; other processes read
+    it within SIGNING_KEY_CACHE_SECONDS (a revocation they refuse at once: the access check)."""
     return SigningKeyService(
         uow,
         security.clock,
