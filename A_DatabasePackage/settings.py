@@ -21,6 +21,8 @@ from sqlalchemy.engine import URL, make_url
 
 from A_DatabasePackage.production_checks import (
     argon2_problem,
+    encryption_key_problem,
+    key_source_problem,
     process_local_limits_problem,
     secret_key_problem,
 )
@@ -30,8 +32,6 @@ from A_DatabasePackage.secret_key_file import (
     load_or_create_secret_key,
 )
 from A_DatabasePackage.token_settings import (
-    encryption_key_problem,
-    key_source_problem,
     parse_introspection_clients,
     private_key_file_problem,
 )

@@ -1,12 +1,11 @@
-"""Parsing and checks of the token settings (JWT_ALGORITHM and its key sources,
-INTROSPECTION_CLIENTS), kept apart from settings.py to keep that file readable."""
+"""Parsing and checks of the token settings (JWT_PRIVATE_KEY_FILE, INTROSPECTION_CLIENTS),
+kept apart from settings.py to keep that file readable; what production refuses about the
+signing keys is in production_checks."""
 
 from __future__ import annotations
 
 import string
 from pathlib import Path
-
-from A_DatabasePackage.production_checks import secret_key_problem
 
 HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
 SHA256_HEX_LENGTH = 64
@@ -40,29 +39,8 @@ def parse_introspection_clients(value: str) -> dict[str, str]:
     return clients
 
 
-def key_source_problem(
-    algorithm: str, private_key_file: Path | None, encryption_key_set: bool
-) -> str | None:
-    """What APP_ENV=production refuses about the signing keys."""
-    if algorithm in HMAC_ALGORITHMS:
-        return None
-    if private_key_file is None and not encryption_key_set:
-        return (
-            f"JWT_ALGORITHM={algorithm} needs a key source: SIGNING_KEY_ENCRYPTION_KEY (keys "
-            "kept encrypted in the database, rotated by `python -m scripts.manage keys "
-            "rotate`) or JWT_PRIVATE_KEY_FILE (a PEM file)"
-        )
-    return None
-
-
 def private_key_file_problem(algorithm: str, private_key_file: Path | None) -> str | None:
     """Refused everywhere: a PEM file with an HMAC algorithm would be silently unused."""
     if private_key_file is not None and algorithm in HMAC_ALGORITHMS:
         return f"JWT_PRIVATE_KEY_FILE is set but JWT_ALGORITHM={algorithm} signs with SECRET_KEY"
     return None
-
-
-def encryption_key_problem(key: str | None) -> str | None:
-    """SIGNING_KEY_ENCRYPTION_KEY held to SECRET_KEY's standard (256 bits, not published)."""
-    problem = None if key is None else secret_key_problem(key)
-    return None if problem is None else problem.replace("SECRET_KEY", "SIGNING_KEY_ENCRYPTION_KEY")

@@ -22,6 +22,7 @@ from E_SecurityPackage.jwk_keys import (
     thumbprint,
 )
 from E_SecurityPackage.key_ring import CachedKeyRing, KeySchedule, KeyState, StoredKey
+from tests.jwks_support import ENCRYPTION_KEY
 from tests.support import FixedClock
 
 START = datetime(2026, 12, 1, tzinfo=UTC)
@@ -138,6 +139,10 @@ def test_rfc_7638_thumbprint_example() -> None:
         (
             {"JWT_ALGORITHM": "ES256", "SIGNING_KEY_ENCRYPTION_KEY": "a" * 64},
             "SIGNING_KEY_ENCRYPTION_KEY holds fewer",
+        ),
+        (
+            {"JWT_ALGORITHM": "ES256", "SIGNING_KEY_ENCRYPTION_KEY": ENCRYPTION_KEY},
+            "SIGNING_KEY_ENCRYPTION_KEY is a value published",
         ),
     ],
 )
