@@ -1,8 +1,10 @@
-"""The settings of outgoing mail and account recovery (a part of Settings, kept apart)."""
+"""The settings of outgoing mail and account recovery (a part of Settings, kept apart).
+
+Mailed links start with PUBLIC_BASE_URL (in Settings: the discovery document uses it too)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr
 
 
 class MailSettings(BaseModel):
@@ -14,13 +16,5 @@ class MailSettings(BaseModel):
     SMTP_TLS: bool = False
     MAIL_FROM: str = "Auth service <no-reply@localhost>"
     MAIL_DIR: str = "./mail"
-    PUBLIC_BASE_URL: str = "http://127.0.0.1:8000"
     RESET_TOKEN_EXPIRE_MINUTES: int = Field(default=30, ge=5, le=24 * 60)
     RESET_REQUEST_RATE_LIMIT: str = "5/hour"
-
-    @field_validator("PUBLIC_BASE_URL")
-    @classmethod
-    def _http_base_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("PUBLIC_BASE_URL must start with http:// or https://")
-        return value.rstrip("/")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
-MIN_SECRET_KEY_LENGTH = 32  # SECRET_KEY's minimum too
+from A_DatabasePackage.secret_key_file import MIN_SECRET_KEY_LENGTH
 
 
 def split_keys(value: str) -> tuple[str, ...]:

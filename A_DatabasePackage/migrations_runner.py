@@ -46,18 +46,31 @@ def _sqlite_file_lock(database: Database) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def upgrade_to_head(database: Database) -> None:
+@contextmanager
+def startup_lock(database: Database) -> Iterator[Connection]:
+    """Held by one starting worker at a time (of every instance): a connection holding
+    PostgreSQL's advisory lock, or SQLite's file lock. Start-up work that must happen once
+    (migrations, the first signing key) runs under it."""
     if database.is_sqlite:
         with _sqlite_file_lock(database), database.engine.connect() as connection:
-            command.upgrade(alembic_config(connection), "head")
-            connection.commit()
+            yield connection
         return
     with database.engine.connect() as connection:
         connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         connection.commit()
         try:
-            command.upgrade(alembic_config(connection), "head")
-            connection.commit()
+            yield connection
         finally:
             connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
             connection.commit()
+
+
+def migrate(connection: Connection) -> None:
+    """Apply the migrations on `connection` (one holding the start-up lock)."""
+    command.upgrade(alembic_config(connection), "head")
+    connection.commit()
+
+
+def upgrade_to_head(database: Database) -> None:
+    with startup_lock(database) as connection:
+        migrate(connection)

@@ -5,13 +5,16 @@
 - Argon2id parameters below OWASP's minimum (the weakest of its listed configurations:
   7 MiB with 5 passes; or, trading memory for passes, memory x passes of at least 7168 x 5);
 - several workers counting rate limits in their own memory (no REDIS_URL) while limits are on,
-  unless ALLOW_PROCESS_LOCAL_LIMITS says that is intended.
+  unless ALLOW_PROCESS_LOCAL_LIMITS says that is intended;
+- ES256/RS256 with no key source (neither SIGNING_KEY_ENCRYPTION_KEY nor JWT_PRIVATE_KEY_FILE),
+  or a SIGNING_KEY_ENCRYPTION_KEY held to less than SECRET_KEY's standard.
 """
 
 from __future__ import annotations
 
 import math
 import string
+from pathlib import Path
 
 MIN_SECRET_KEY_BITS = 256
 OWASP_MIN_ARGON2_MEMORY_KIB = 7168
@@ -22,6 +25,7 @@ PUBLISHED_SECRET_KEYS = frozenset(
     {
         "test-secret-key-that-is-long-enough-0123456789",
         "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "signing-key-encryption-key-for-tests-0123456789",
     }
 )
 """Keys written in this repository's tests and benchmark: public, so never a production key."""
@@ -90,3 +94,24 @@ def process_local_limits_problem(
             "REDIS_URL, or ALLOW_PROCESS_LOCAL_LIMITS=true if that is intended"
         )
     return None
+
+
+def key_source_problem(
+    algorithm: str, private_key_file: Path | None, encryption_key_set: bool
+) -> str | None:
+    """What APP_ENV=production refuses about the signing keys."""
+    if algorithm in ("HS256", "HS384", "HS512"):
+        return None
+    if private_key_file is None and not encryption_key_set:
+        return (
+            f"JWT_ALGORITHM={algorithm} needs a key source: SIGNING_KEY_ENCRYPTION_KEY (keys "
+            "kept encrypted in the database, rotated by `python -m scripts.manage keys "
+            "rotate`) or JWT_PRIVATE_KEY_FILE (a PEM file)"
+        )
+    return None
+
+
+def encryption_key_problem(key: str | None) -> str | None:
+    """SIGNING_KEY_ENCRYPTION_KEY held to SECRET_KEY's standard (256 bits, not published)."""
+    problem = None if key is None else secret_key_problem(key)
+    return None if problem is None else problem.replace("SECRET_KEY", "SIGNING_KEY_ENCRYPTION_KEY")

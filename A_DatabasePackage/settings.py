@@ -10,7 +10,6 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
-import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -21,15 +20,25 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
 from A_DatabasePackage.mail_settings import MailSettings
-from A_DatabasePackage.mfa_settings import MIN_SECRET_KEY_LENGTH, MfaSettings, split_keys
+from A_DatabasePackage.mfa_settings import MfaSettings, split_keys
 from A_DatabasePackage.production_checks import (
     argon2_problem,
+    encryption_key_problem,
+    key_source_problem,
     process_local_limits_problem,
     secret_key_problem,
 )
+from A_DatabasePackage.secret_key_file import (
+    MIN_SECRET_KEY_LENGTH,
+    generated_secret_key_path,
+    load_or_create_secret_key,
+)
+from A_DatabasePackage.token_settings import (
+    parse_introspection_clients,
+    private_key_file_problem,
+)
 
 DEFAULT_SQLITE_URL = "sqlite:///./auth.db"
-GENERATED_SECRET_SUFFIX = ".secret_key"  # noqa: S105 (a file name suffix)
 MFA_KEY_FROM_SECRET_KEY_PREFIX = "mfa-key-derived-from-secret-key\0"  # noqa: S105 (a label)
 # Where prometheus-client keeps every worker's metrics (I_ControllerPackage.metrics).
 METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
@@ -110,7 +119,14 @@ class Settings(BaseSettings, MailSettings, MfaSettings):
     MAX_HEADER_BYTES: int = Field(default=16 * 1024, ge=4 * 1024, le=1024 * 1024)
 
     SECRET_KEY: SecretStr | None = None
-    JWT_ALGORITHM: Literal["HS256", "HS384", "HS512"] = "HS256"
+    # HS256 stays the default (existing installs); ES256 is recommended for new ones.
+    JWT_ALGORITHM: Literal["HS256", "HS384", "HS512", "ES256", "RS256"] = "HS256"
+    JWT_PRIVATE_KEY_FILE: Path | None = None
+    SIGNING_KEY_ENCRYPTION_KEY: SecretStr | None = None
+    SIGNING_KEY_CACHE_SECONDS: int = Field(default=30, ge=1, le=300)
+    JWKS_MAX_AGE_SECONDS: int = Field(default=600, ge=1, le=24 * 3600)
+    PUBLIC_BASE_URL: str | None = None
+    INTROSPECTION_CLIENTS: str = ""
     JWT_ISSUER: str = "auth-service"
     JWT_AUDIENCE: str = "auth-service"
     ACCESS_TOKEN_EXPIRE_MINUTES: int = Field(default=15, ge=1, le=24 * 60)
@@ -151,6 +167,28 @@ class Settings(BaseSettings, MailSettings, MfaSettings):
             raise ValueError(f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters")
         return value
 
+    @field_validator("SIGNING_KEY_ENCRYPTION_KEY")
+    @classmethod
+    def _encryption_key_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_KEY_LENGTH:
+            raise ValueError(
+                f"SIGNING_KEY_ENCRYPTION_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters"
+            )
+        return value
+
+    @field_validator("INTROSPECTION_CLIENTS")
+    @classmethod
+    def _introspection_clients_parse(cls, value: str) -> str:
+        parse_introspection_clients(value)
+        return value
+
+    @field_validator("PUBLIC_BASE_URL")
+    @classmethod
+    def _public_base_url_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("PUBLIC_BASE_URL must start with https:// (or http://)")
+        return value.rstrip("/") if value is not None else None
+
     @field_validator("LOG_LEVEL", mode="before")
     @classmethod
     def _log_level_upper_case(cls, value: object) -> object:
@@ -171,6 +209,9 @@ class Settings(BaseSettings, MailSettings, MfaSettings):
     @model_validator(mode="after")
     def _production_is_safe(self) -> Settings:
         """APP_ENV=production refuses unsafe settings (A_DatabasePackage.production_checks)."""
+        unused_file = private_key_file_problem(self.JWT_ALGORITHM, self.JWT_PRIVATE_KEY_FILE)
+        if unused_file is not None:
+            raise ValueError(unused_file)
         if self.APP_ENV != "production":
             return self
         if self.SECRET_KEY is None:
@@ -183,6 +224,16 @@ class Settings(BaseSettings, MailSettings, MfaSettings):
                 self.REDIS_URL,
                 self.RATE_LIMIT_ENABLED,
                 self.ALLOW_PROCESS_LOCAL_LIMITS,
+            ),
+            key_source_problem(
+                self.JWT_ALGORITHM,
+                self.JWT_PRIVATE_KEY_FILE,
+                self.SIGNING_KEY_ENCRYPTION_KEY is not None,
+            ),
+            encryption_key_problem(
+                self.SIGNING_KEY_ENCRYPTION_KEY.get_secret_value()
+                if self.SIGNING_KEY_ENCRYPTION_KEY is not None
+                else None
             ),
         ]
         found = [problem for problem in problems if problem is not None]
@@ -231,6 +282,17 @@ class Settings(BaseSettings, MailSettings, MfaSettings):
         return parse_networks(self.TRUSTED_PROXIES)
 
     @property
+    def introspection_clients(self) -> dict[str, str]:
+        return parse_introspection_clients(self.INTROSPECTION_CLIENTS)
+
+    def signing_key_encryption_key(self) -> str:
+        """SIGNING_KEY_ENCRYPTION_KEY; outside production SECRET_KEY (or the generated one)
+        stands in (production refuses to start without it, unless the key is a PEM file)."""
+        if self.SIGNING_KEY_ENCRYPTION_KEY is not None:
+            return self.SIGNING_KEY_ENCRYPTION_KEY.get_secret_value()
+        return self.secret_key()
+
+    @property
     def bootstrap_admin_configured(self) -> bool:
         return bool(
             self.BOOTSTRAP_ADMIN_USERNAME
@@ -258,52 +320,6 @@ class Settings(BaseSettings, MailSettings, MfaSettings):
         if self.MFA_ENCRYPTION_KEY is not None:
             return self.MFA_ENCRYPTION_KEY.get_secret_value(), old
         return MFA_KEY_FROM_SECRET_KEY_PREFIX + self.secret_key(), old
-
-
-def generated_secret_key_path(database_url: URL) -> Path:
-    """Beside the SQLite database file; in the working directory for other databases."""
-    if database_url.get_backend_name() == "sqlite" and database_url.database not in (
-        None,
-        "",
-        ":memory:",
-    ):
-        return Path(str(database_url.database)).with_name(
-            Path(str(database_url.database)).name + GENERATED_SECRET_SUFFIX
-        )
-    return Path("auth" + GENERATED_SECRET_SUFFIX)
-
-
-def load_or_create_secret_key(path: Path) -> str:
-    """Read the key file, creating it (mode 0600) if absent.
-
-    Several workers may start at once: the key is written to a private temporary file and
-    hard-linked into place, which fails atomically if another worker won, so every worker
-    ends up reading the same complete key.
-    """
-    if path.exists():
-        return checked_key_file(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(secrets.token_urlsafe(48))
-    try:
-        os.link(temporary, path)
-    except FileExistsError:
-        pass
-    finally:
-        temporary.unlink()
-    return checked_key_file(path)
-
-
-def checked_key_file(path: Path) -> str:
-    """The key in `path`, refused when others may read the file or the key is too short."""
-    if path.stat().st_mode & 0o077:
-        raise ValueError(f"{path} must be readable by its owner only (chmod 600 {path})")
-    key = path.read_text(encoding="utf-8").strip()
-    if len(key) < MIN_SECRET_KEY_LENGTH:
-        raise ValueError(f"{path} holds a key shorter than {MIN_SECRET_KEY_LENGTH} characters")
-    return key
 
 
 @lru_cache

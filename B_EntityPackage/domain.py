@@ -43,6 +43,8 @@ class AuditEventType(enum.StrEnum):
     MFA_SIGN_IN = "mfa_sign_in"
     MFA_RECOVERY_CODES = "mfa_recovery_codes"
     MFA_RESET = "mfa_reset"
+    KEY_ROTATE = "key_rotate"  # detail: the new key's kid
+    KEY_REVOKE = "key_revoke"  # detail: the revoked key's kid
 
 
 class AuditOutcome(enum.StrEnum):

@@ -202,3 +202,27 @@ class MfaSecretUnreadableError(ServiceError):
 class InvalidNoticeTokenError(ServiceError):
     code = "INVALID_NOTICE_TOKEN"
     default_detail = "This link is invalid, expired or already used."
+
+
+class SigningKeyUnavailableError(ServiceUnavailableError):
+    """No key may sign right now (all revoked, or the key store unreadable)."""
+
+    default_detail = "No signing key is available; try again shortly."
+
+
+class SigningKeyNotFoundError(ServiceError):
+    code = "KEY_NOT_FOUND"
+    default_detail = "No signing key with this kid."
+
+
+class KeysNotManagedError(ServiceError):
+    code = "KEYS_NOT_MANAGED"
+    default_detail = (
+        "Signing keys are not rotated here: JWT_ALGORITHM is an HMAC algorithm, or the key "
+        "comes from JWT_PRIVATE_KEY_FILE."
+    )
+
+
+class InvalidClientError(ServiceError):
+    code = "INVALID_CLIENT"
+    default_detail = "Client authentication failed."

@@ -1,4 +1,11 @@
-"""Access tokens: signed JWTs (python-jose) with every claim checked on the way back in."""
+"""Access tokens: signed JWTs (python-jose) with every claim checked on the way back in.
+
+Every token's header names its key (`kid`, the key's RFC 7638 thumbprint) and says what it
+is (`typ: at+jwt`, RFC 9068). Verification takes the key the kid names from the key ring
+and accepts only that key's algorithm, within the configured family: an HMAC configuration
+knows only its secret, an asymmetric one only public ES256/RS256 keys (never an HMAC key).
+HMAC tokens without a kid (issued before kids existed) are still accepted until they expire.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +16,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jose import JWTError, jwt
+from jose.exceptions import JWSError
 
 from B_EntityPackage.domain import Clock, SystemClock
 from C_SchemaPackage.fields import MAX_DATABASE_INTEGER
 from D_CustomExceptionPackage.errors import InvalidTokenError
+from E_SecurityPackage.jwk_keys import ACCESS_TOKEN_MEDIA_TYPE, is_asymmetric
+from E_SecurityPackage.key_ring import KeyRing, StaticKeyRing, TokenKey, hmac_token_key
 
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105 (a claim value)
 REQUIRED_CLAIMS = ("sub", "iat", "nbf", "exp", "jti", "iss", "aud", "type", "role", "ver", "sid")
@@ -39,6 +49,8 @@ class AccessTokenClaims:
     jti: str
     expires_at: datetime
     amr: tuple[str, ...] = PASSWORD_ONLY
+    issued_at: datetime | None = None
+    kid: str | None = None
 
     @property
     def acr(self) -> str:
@@ -54,7 +66,8 @@ class IssuedToken:
 
 
 class TokenService:
-    """Issues and verifies access tokens. Verification accepts only the configured algorithm."""
+    """Issues and verifies access tokens with the keys of `keys`; without one, with the HMAC
+    `secret_key` (an asymmetric `algorithm` needs a key ring)."""
 
     def __init__(
         self,
@@ -64,8 +77,14 @@ class TokenService:
         audience: str,
         lifetime: timedelta,
         clock: Clock | None = None,
+        *,
+        keys: KeyRing | None = None,
     ) -> None:
-        self._secret_key = secret_key
+        if keys is None:
+            if is_asymmetric(algorithm):
+                raise ValueError(f"{algorithm} needs a key ring")
+            keys = StaticKeyRing(hmac_token_key(secret_key, algorithm))
+        self.keys = keys
         self.algorithm = algorithm
         self.issuer = issuer
         self.audience = audience
@@ -100,7 +119,14 @@ class TokenService:
             "amr": list(amr),
             "acr": assurance_level(amr),
         }
-        token = jwt.encode(claims, self._secret_key, algorithm=self.algorithm)
+        key = self.keys.signing_key()
+        assert key.signer is not None  # noqa: S101 (a key ring hands out signing keys only)
+        token = jwt.encode(
+            claims,
+            key.signer,
+            algorithm=key.algorithm,
+            headers={"kid": key.kid, "typ": ACCESS_TOKEN_MEDIA_TYPE},
+        )
         return IssuedToken(
             token=token,
             expires_in=expires_in,
@@ -113,11 +139,12 @@ class TokenService:
         one longer than MAX_TOKEN_LENGTH is refused before any decoding."""
         if len(token) > MAX_TOKEN_LENGTH:
             raise InvalidTokenError()
+        key = self._key_for(token)
         try:
             claims = jwt.decode(
                 token,
-                self._secret_key,
-                algorithms=[self.algorithm],
+                key.verifier,
+                algorithms=[key.algorithm],
                 audience=self.audience,
                 issuer=self.issuer,
                 # exp and nbf are required and checked in _checked_claims against the injected
@@ -135,9 +162,28 @@ class TokenService:
             )
         except (JWTError, ValueError, TypeError, KeyError, RecursionError) as error:
             raise InvalidTokenError() from error
-        return self._checked_claims(claims)
+        return self._checked_claims(claims, key.kid)
 
-    def _checked_claims(self, claims: dict[str, Any]) -> AccessTokenClaims:
+    def _key_for(self, token: str) -> TokenKey:
+        """The key the header's kid names, if its algorithm is the header's. An asymmetric
+        token must carry a kid and `typ: at+jwt`; an HMAC one may lack both (older tokens)."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except (JWTError, JWSError, ValueError, TypeError, KeyError, RecursionError) as error:
+            raise InvalidTokenError() from error
+        kid, algorithm, media_type = header.get("kid"), header.get("alg"), header.get("typ")
+        if kid is None and not is_asymmetric(self.algorithm):
+            kid = self.keys.signing_key().kid
+        if not isinstance(kid, str) or not isinstance(algorithm, str) or len(kid) > 128:
+            raise InvalidTokenError()
+        if is_asymmetric(algorithm) and not _is_access_token_type(media_type):
+            raise InvalidTokenError()
+        key = self.keys.verification_key(kid)
+        if key is None or key.algorithm != algorithm:
+            raise InvalidTokenError()
+        return key
+
+    def _checked_claims(self, claims: dict[str, Any], kid: str) -> AccessTokenClaims:
         if any(name not in claims for name in REQUIRED_CLAIMS):
             raise InvalidTokenError()
         now = self.clock.now().timestamp()
@@ -155,6 +201,7 @@ class TokenService:
             and isinstance(claims["jti"], str)
             and isinstance(claims["exp"], int)
             and isinstance(claims["nbf"], int)
+            and isinstance(claims["iat"], int)
             and claims["nbf"] <= now < claims["exp"]
         )
         amr = claims.get("amr", list(PASSWORD_ONLY))
@@ -170,4 +217,14 @@ class TokenService:
             jti=claims["jti"],
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
             amr=tuple(amr),
+            issued_at=datetime.fromtimestamp(claims["iat"], UTC),
+            kid=kid,
         )
+
+
+def _is_access_token_type(media_type: object) -> bool:
+    """`at+jwt`, or its full form `application/at+jwt` (RFC 9068 section 2.1), any case."""
+    if not isinstance(media_type, str):
+        return False
+    lowered = media_type.lower()
+    return lowered in (ACCESS_TOKEN_MEDIA_TYPE, "application/" + ACCESS_TOKEN_MEDIA_TYPE)

@@ -21,6 +21,10 @@ from F_RepositoryPackage.recovery_repository import (
     SqlAlchemyOutboxRepository,
 )
 from F_RepositoryPackage.session_repository import SessionRepository, SqlAlchemySessionRepository
+from F_RepositoryPackage.signing_key_repository import (
+    SigningKeyRepository,
+    SqlAlchemySigningKeyRepository,
+)
 from F_RepositoryPackage.token_denylist import TokenDenylist
 
 DenylistFactory = Callable[[Session], TokenDenylist]
@@ -33,6 +37,7 @@ class AbstractUnitOfWork(abc.ABC):
     sessions: SessionRepository
     audit: AuditRepository
     mfa: MfaRepository
+    signing_keys: SigningKeyRepository
     denied_tokens: TokenDenylist
     one_time_tokens: OneTimeTokenRepository
     outbox: OutboxRepository
@@ -71,6 +76,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.sessions = SqlAlchemySessionRepository(self.session)
         self.audit = SqlAlchemyAuditRepository(self.session)
         self.mfa = SqlAlchemyMfaRepository(self.session)
+        self.signing_keys = SqlAlchemySigningKeyRepository(self.session)
         self.denied_tokens = self.denylist_factory(self.session)
         self.one_time_tokens = SqlAlchemyOneTimeTokenRepository(self.session)
         self.outbox = SqlAlchemyOutboxRepository(self.session)

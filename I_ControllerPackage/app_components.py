@@ -16,6 +16,7 @@ from A_DatabasePackage.database import Database
 from A_DatabasePackage.settings import Settings
 from B_EntityPackage.domain import Clock, SystemClock
 from E_SecurityPackage.client_address import TrustedProxies
+from E_SecurityPackage.key_ring import KeyRing
 from E_SecurityPackage.login_auth_jwt import TokenService
 from E_SecurityPackage.login_throttle import (
     DEFAULT_KEY_PREFIX,
@@ -36,6 +37,8 @@ from F_RepositoryPackage.token_denylist import (
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
 from H_ServiceImplementationPackage.mfa_rules import SecondFactorCheck
 from H_ServiceImplementationPackage.session_pruning import PruneSchedule
+from H_ServiceImplementationPackage.signing_key_service_implementation import KeyPolicy
+from I_ControllerPackage.key_components import build_key_ring, key_policy
 from I_ControllerPackage.metrics import time_password_hash
 
 
@@ -51,12 +54,21 @@ class SecurityComponents:
     session_max_lifetime: timedelta
     max_sessions: int
     second_factor: SecondFactorCheck
+    key_policy: KeyPolicy
     trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
     prune_schedule: PruneSchedule = field(default_factory=PruneSchedule)
 
 
-def build_security_components(settings: Settings, clock: Clock | None = None) -> SecurityComponents:
+def build_security_components(
+    settings: Settings,
+    clock: Clock | None = None,
+    new_unit_of_work: Callable[[], AbstractUnitOfWork] | None = None,
+) -> SecurityComponents:
+    """`new_unit_of_work` reads the signing keys kept in the database (ES256, RS256 without a
+    PEM file); without it such keys are unavailable (commands that issue no token)."""
     time_source = clock or SystemClock()
+    policy = key_policy(settings)
+    keys: KeyRing = build_key_ring(settings, time_source, policy, new_unit_of_work)
     return SecurityComponents(
         clock=time_source,
         hasher=PasswordHasher(
@@ -74,6 +86,7 @@ def build_security_components(settings: Settings, clock: Clock | None = None) ->
             audience=settings.JWT_AUDIENCE,
             lifetime=timedelta(minutes=settings.ACCESS_TOKEN_EXPIRE_MINUTES),
             clock=time_source,
+            keys=keys,
         ),
         refresh_lifetime=timedelta(days=settings.REFRESH_TOKEN_EXPIRE_DAYS),
         session_max_lifetime=timedelta(days=settings.SESSION_MAX_LIFETIME_DAYS),
@@ -81,6 +94,7 @@ def build_security_components(settings: Settings, clock: Clock | None = None) ->
         second_factor=SecondFactorCheck(
             SecretBox(*settings.mfa_encryption_keys()), settings.MFA_ISSUER
         ),
+        key_policy=policy,
         trusted_proxies=TrustedProxies(settings.trusted_proxy_networks),
     )
 

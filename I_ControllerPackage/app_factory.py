@@ -11,9 +11,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
 from A_DatabasePackage.database import Database
-from A_DatabasePackage.migrations_runner import upgrade_to_head
+from A_DatabasePackage.migrations_runner import migrate, startup_lock
 from A_DatabasePackage.settings import Settings, get_settings
-from B_EntityPackage.domain import Clock
+from B_EntityPackage.domain import Clock, SystemClock
 from C_SchemaPackage.request import RegisterRequest
 from D_CustomExceptionPackage.login_custom_exception_handling import register_exception_handlers
 from E_SecurityPackage import login_throttle
@@ -27,11 +27,13 @@ from I_ControllerPackage import (
     auth_routes,
     docs_routes,
     health_routes,
+    key_admin_routes,
     metrics_routes,
     mfa_routes,
     recovery_routes,
     session_routes,
     user_admin_routes,
+    well_known_routes,
 )
 from I_ControllerPackage.app_components import (
     SecurityComponents,
@@ -41,6 +43,7 @@ from I_ControllerPackage.app_components import (
 )
 from I_ControllerPackage.blocking import ThreadLane, run_blocking
 from I_ControllerPackage.json_logging import configure_logging
+from I_ControllerPackage.key_dependencies import signing_key_service
 from I_ControllerPackage.mail_wiring import build_mail_parts
 from I_ControllerPackage.observability_middleware import ObservabilityMiddleware
 from I_ControllerPackage.request_guard import RequestGuardMiddleware
@@ -48,8 +51,15 @@ from I_ControllerPackage.security_headers import SecurityHeadersMiddleware
 
 logger = logging.getLogger("auth_service")
 
-# The routes that take a form besides JSON: the OAuth2 password flow, and the recovery pages.
-FORM_PATHS = ("/login", "/password/forgot", "/password/reset", "/account/not-me")
+# The routes that take a form besides JSON: the OAuth2 password flow, token introspection
+# (RFC 7662) and the recovery pages.
+FORM_PATHS = (
+    "/login",
+    well_known_routes.INTROSPECTION_PATH,
+    "/password/forgot",
+    "/password/reset",
+    "/account/not-me",
+)
 
 API_DESCRIPTION = """
 Registration, sign-in and account management with Argon2id password hashes and JWT bearer
@@ -66,6 +76,7 @@ OPENAPI_TAGS = [
     {"name": "recovery", "description": "A forgotten password: a mailed link and code."},
     {"name": "users", "description": "Accounts, for admins."},
     {"name": "audit", "description": "The audit trail, for admins."},
+    {"name": "keys", "description": "Signing keys: JWKS, discovery, introspection, rotation."},
 ]
 
 
@@ -86,9 +97,16 @@ def prepare_database(
     security: SecurityComponents,
     new_unit_of_work: Callable[[], AbstractUnitOfWork],
 ) -> None:
-    """Migrate (unless AUTO_MIGRATE=false) and create the bootstrap admin if one is configured."""
-    if settings.AUTO_MIGRATE:
-        upgrade_to_head(database)
+    """Migrate (unless AUTO_MIGRATE=false), make the first signing key (ES256/RS256 kept in the
+    database: one, however many workers start at once), and create the bootstrap admin if one
+    is configured."""
+    keys_in_database = security.key_policy.encryptor is not None
+    if settings.AUTO_MIGRATE or keys_in_database:
+        with startup_lock(database) as connection:
+            if settings.AUTO_MIGRATE:
+                migrate(connection)
+            if keys_in_database:
+                signing_key_service(security, new_unit_of_work()).ensure_signing_key()
     request = bootstrap_admin_request(settings)
     if request is None:
         return
@@ -124,7 +142,10 @@ def create_app(
     settings = settings or get_settings()
     configure_logging(settings.LOG_LEVEL)
     database = Database(settings.database_url, settings.DB_POOL_SIZE, settings.DB_MAX_OVERFLOW)
-    security = build_security_components(settings, clock)
+    time_source = clock or SystemClock()
+    redis_client = redis_client_from_url(settings.REDIS_URL) if settings.REDIS_URL else None
+    new_unit_of_work = unit_of_work_factory(database, redis_client, time_source)
+    security = build_security_components(settings, time_source, new_unit_of_work)
     bootstrap_admin_request(settings)  # invalid BOOTSTRAP_ADMIN_* values stop start-up here
     if settings.APP_ENV == "production" and settings.MFA_ENCRYPTION_KEY is None:
         logger.warning(
@@ -166,7 +187,8 @@ def create_app(
     app.state.settings = settings
     app.state.database = database
     app.state.security = security
-    app.state.redis = redis_client_from_url(settings.REDIS_URL) if settings.REDIS_URL else None
+    app.state.redis = redis_client
+    app.state.introspection_clients = settings.introspection_clients
     app.state.throttle = build_login_throttle(
         settings,
         security.clock,
@@ -175,8 +197,8 @@ def create_app(
     )
     # Twice the hashing slots: a call does its database work while another one hashes.
     app.state.hashing_lane = ThreadLane(2 * settings.hash_concurrency)
-    app.state.unit_of_work_factory = unit_of_work_factory(database, app.state.redis, security.clock)
-    app.state.mail = build_mail_parts(settings, security.clock, app.state.unit_of_work_factory)
+    app.state.unit_of_work_factory = new_unit_of_work
+    app.state.mail = build_mail_parts(settings, security.clock, new_unit_of_work)
     app.state.recovery_tools = app.state.mail.recovery
     app.trusted_proxies = security.trusted_proxies
 
@@ -205,5 +227,7 @@ def create_app(
     app.include_router(user_admin_routes.router)
     app.include_router(audit_routes.router)
     app.include_router(metrics_routes.router)
+    app.include_router(well_known_routes.router)
+    app.include_router(key_admin_routes.router)
     docs_routes.install_local_docs(app)
     return app

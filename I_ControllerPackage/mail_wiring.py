@@ -48,6 +48,18 @@ def build_mail_sender(settings: Settings) -> MailSender:
     return FolderMailSender(Path(settings.MAIL_DIR), settings.MAIL_FROM)
 
 
+DEVELOPMENT_BASE_URL = "http://127.0.0.1:8000"
+
+
+def mail_base_url(settings: Settings) -> str:
+    """Where mailed links point: PUBLIC_BASE_URL, or the development address."""
+    if settings.PUBLIC_BASE_URL:
+        return settings.PUBLIC_BASE_URL
+    if settings.APP_ENV == "production":
+        logger.warning("PUBLIC_BASE_URL is not set: mailed links point to %s", DEVELOPMENT_BASE_URL)
+    return DEVELOPMENT_BASE_URL
+
+
 def build_mail_parts(
     settings: Settings, clock: Clock, new_unit_of_work: Callable[[], AbstractUnitOfWork]
 ) -> MailParts:
@@ -58,7 +70,7 @@ def build_mail_parts(
     recovery = RecoveryTools(
         secrets=OneTimeSecrets(settings.secret_key()),
         sealer=sealer,
-        composer=MailComposer(settings.PUBLIC_BASE_URL),
+        composer=MailComposer(mail_base_url(settings)),
         reset_lifetime=timedelta(minutes=settings.RESET_TOKEN_EXPIRE_MINUTES),
         wake_sender=dispatcher.wake,
     )

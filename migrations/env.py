@@ -14,6 +14,7 @@ from B_EntityPackage import (
     mfa_entities,  # noqa: F401  (registers the second-factor tables)
     recovery_entities,  # noqa: F401  (registers the one-time token and outbox tables)
     session_entities,  # noqa: F401  (registers the session tables)
+    signing_key_entities,  # noqa: F401  (registers the signing keys)
 )
 from B_EntityPackage.login_entity_master import Base
 

@@ -1,4 +1,5 @@
-"""Command-line administration: `python -m scripts.manage create-admin`.
+"""Command-line administration: `python -m scripts.manage create-admin`, `keys list|rotate|
+revoke` (scripts/key_commands.py) and `introspection-client NAME`.
 
 Uses the same settings (.env / environment), migrations, validation and service as the API.
 The password is read from a prompt, or from standard input with --password-stdin, never from
@@ -22,6 +23,7 @@ from D_CustomExceptionPackage.errors import ServiceError
 from F_RepositoryPackage.token_denylist import redis_client_from_url
 from H_ServiceImplementationPackage.user_admin_service_implementation import UserAdminService
 from I_ControllerPackage.app_components import build_security_components, unit_of_work_factory
+from scripts.key_commands import add_key_commands, make_introspection_client, run_keys
 
 
 def read_password(from_stdin: bool) -> str:
@@ -80,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="read the password from the first line of standard input instead of a prompt",
     )
+    add_key_commands(commands)
     return parser
 
 
@@ -87,6 +90,10 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
     arguments = build_parser().parse_args(argv)
     if arguments.command == "create-admin":
         return create_admin(arguments, settings or get_settings())
+    if arguments.command == "keys":
+        return run_keys(arguments, settings or get_settings())
+    if arguments.command == "introspection-client":
+        return make_introspection_client(arguments)
     return 2
 
 

@@ -29,7 +29,8 @@ def operations(client: TestClient) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def test_every_operation_is_probed(client: TestClient) -> None:
-    assert len(operations(client)) == 29  # with /readyz, /metrics, /audit, MFA and recovery
+    # with /readyz, /metrics, /audit, MFA, recovery, /.well-known, introspection, the keys
+    assert len(operations(client)) == 35
 
 
 @pytest.mark.parametrize(
@@ -53,7 +54,7 @@ def test_request_guard_answers_are_declared_everywhere(
 
 def test_protected_operations_declare_401_with_its_challenge(client: TestClient) -> None:
     protected = [op for op in operations(client) if op[2].get("security")]
-    assert len(protected) == 18  # with /audit and the MFA routes but /login/mfa
+    assert len(protected) == 21  # with /audit, the MFA routes but /login/mfa, /admin/keys
     for method, path, operation in protected:
         response = client.request(method, path)
         assert response.status_code == 401, (method, path)

@@ -51,3 +51,19 @@ def test_denied_tokens_are_only_kept_when_committed(database: Database) -> None:
         session.rollback()
     with database.session() as session:
         assert SqlAlchemyTokenDenylist(session, FixedClock(NOW)).is_denied("j1") is False
+
+
+def test_any_of_several_identifiers_in_one_query(database: Database) -> None:
+    """A token's jti and its key's revocation mark are asked together (the access check)."""
+    clock = FixedClock(NOW)
+    with database.session() as session:
+        SqlAlchemyTokenDenylist(session, clock).deny(
+            [DeniedToken("kid:abc", NOW + timedelta(minutes=5))]
+        )
+        session.commit()
+    with database.session() as session:
+        denylist = SqlAlchemyTokenDenylist(session, clock)
+        assert denylist.is_any_denied(["j1", "kid:abc"]) is True
+        assert denylist.is_any_denied(["j1", "kid:other"]) is False
+        clock.moment = NOW + timedelta(minutes=5)
+        assert denylist.is_any_denied(["j1", "kid:abc"]) is False

@@ -14,11 +14,8 @@ import pytest
 from pydantic import ValidationError
 
 from A_DatabasePackage.production_checks import secret_key_bits
-from A_DatabasePackage.settings import (
-    Settings,
-    cgroup_cpu_limit,
-    load_or_create_secret_key,
-)
+from A_DatabasePackage.secret_key_file import load_or_create_secret_key
+from A_DatabasePackage.settings import Settings, cgroup_cpu_limit
 
 STRONG_KEY = secrets.token_urlsafe(48)
 

@@ -16,12 +16,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from A_DatabasePackage.settings import (
-    Settings,
-    generated_secret_key_path,
-    get_settings,
-    load_or_create_secret_key,
-)
+from A_DatabasePackage.secret_key_file import generated_secret_key_path, load_or_create_secret_key
+from A_DatabasePackage.settings import Settings, get_settings
 from I_ControllerPackage.app_factory import create_app
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -86,7 +82,12 @@ def test_env_example_lists_every_key_and_gives_the_defaults() -> None:
     }
     assert set(Settings.model_fields) <= listed
     from_example = Settings(_env_file=example)
-    assert from_example.model_dump() == settings().model_dump()
+    # The one value that is not the default: new installs are advised to sign with ES256.
+    assert from_example.JWT_ALGORITHM == "ES256"
+    assert settings().JWT_ALGORITHM == "HS256"
+    assert from_example.model_dump(exclude={"JWT_ALGORITHM"}) == settings().model_dump(
+        exclude={"JWT_ALGORITHM"}
+    )
 
 
 def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -147,7 +148,13 @@ def test_parts_without_db_host_mean_sqlite(monkeypatch: pytest.MonkeyPatch) -> N
         {"PASSWORD_MIN_LENGTH": 7},
         {"PASSWORD_MIN_LENGTH": 0},
         {"JWT_ALGORITHM": "none"},
-        {"JWT_ALGORITHM": "RS256"},
+        {"JWT_ALGORITHM": "EdDSA"},  # python-jose has no EdDSA (docs/security.md)
+        {"JWT_ALGORITHM": "ES384"},
+        {"JWT_ALGORITHM": "HS256", "JWT_PRIVATE_KEY_FILE": "key.pem"},
+        {"SIGNING_KEY_ENCRYPTION_KEY": "x" * 31},
+        {"INTROSPECTION_CLIENTS": "gateway:not-a-digest"},
+        {"INTROSPECTION_CLIENTS": f"a:{'0' * 64},a:{'1' * 64}"},
+        {"PUBLIC_BASE_URL": "auth.example.com"},
     ],
 )
 def test_invalid_settings_are_refused(values: dict[str, Any]) -> None:
@@ -270,7 +277,7 @@ def test_concurrent_creation_in_processes_yields_one_key(tmp_path: Path) -> None
     code = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from A_DatabasePackage.settings import load_or_create_secret_key\n"
+        "from A_DatabasePackage.secret_key_file import load_or_create_secret_key\n"
         "print('ready', flush=True)\n"
         "sys.stdin.readline()\n"
         "print(load_or_create_secret_key(Path(sys.argv[1])), flush=True)\n"
