@@ -37,7 +37,7 @@ COPY G_ServiceFunctionPackage ./G_ServiceFunctionPackage
 COPY H_ServiceImplementationPackage ./H_ServiceImplementationPackage
 COPY I_ControllerPackage ./I_ControllerPackage
 COPY deploy/__init__.py deploy/gunicorn_conf.py deploy/worker.py deploy/http_protocol.py ./deploy/
-COPY scripts/__init__.py scripts/manage.py ./scripts/
+COPY scripts/__init__.py scripts/manage.py scripts/key_commands.py ./scripts/
 # The code stays root's and read-only; the service writes only to /tmp (metrics files).
 USER 10001:10001
 EXPOSE 8000

@@ -25,7 +25,7 @@ from tests.deploy_files import (
     dockerfile_stages,
 )
 from tests.gunicorn_server import gunicorn_server
-from tests.live_server import PROJECT_ROOT, free_port, settings_env
+from tests.live_server import PROJECT_ROOT, free_port, server_env, settings_env
 
 IMAGE_UID = 10001
 
@@ -97,6 +97,8 @@ def test_dockerfile_copies_every_package_and_nothing_missing() -> None:
         "deploy/gunicorn_conf.py",
         "deploy/worker.py",
         "deploy/http_protocol.py",
+        "scripts/manage.py",
+        "scripts/key_commands.py",
     } <= set(files)
     ignored = (PROJECT_ROOT / ".dockerignore").read_text(encoding="utf-8").split()
     for secret_or_state in (".env", ".git", "*.db", "*.secret_key", ".venv"):
@@ -190,3 +192,21 @@ def wait_for_health(base: str, process: subprocess.Popen[bytes], log: Path) -> A
             pass
         time.sleep(0.1)
     raise AssertionError(log.read_text())
+
+
+def test_the_image_files_alone_run_the_management_command(image_tree: Path) -> None:
+    """`python -m scripts.manage` (the first admin, signing keys) imports from the copied
+    files alone: a module the Dockerfile forgot fails here."""
+    env = server_env(HOME="/nonexistent", PYTHONDONTWRITEBYTECODE="1")
+    env.pop("PYTHONPATH")
+    result = subprocess.run(
+        [sys.executable, "-m", "scripts.manage", "--help"],
+        cwd=image_tree / "app",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "keys" in result.stdout
