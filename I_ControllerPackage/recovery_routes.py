@@ -4,6 +4,8 @@ link opens one), whose POST answers a page too; JSON clients get JSON."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
@@ -29,6 +31,31 @@ from I_ControllerPackage.recovery_pages import (
 )
 
 router = APIRouter(tags=["recovery"])
+
+
+@dataclass(frozen=True)
+class PageWording:
+    """What the page a form's POST answers says, done or refused."""
+
+    done_title: str
+    done_message: str
+    refused_title: str
+    done_status: int = status.HTTP_200_OK
+
+
+async def answer(as_form: bool, action: Awaitable[None], wording: PageWording, json: Any) -> Any:
+    """Run the action. A JSON client gets `json`, or the error through the usual handlers;
+    a page's form gets a page either way."""
+    try:
+        await action
+    except ServiceError as error:
+        if not as_form:
+            raise
+        return message_page(wording.refused_title, error.detail, status_for(error))
+    if as_form:
+        return message_page(wording.done_title, wording.done_message, wording.done_status)
+    return json
+
 
 FORGOT_ACCEPTED = (
     "If an account uses this address, a message with a link and a code is on its way. "
@@ -58,17 +85,14 @@ async def forgot_password(
     request: Request, service: RecoveryServiceDep, background: BackgroundTasks
 ) -> Any:
     body, as_form = await read_json_or_form(request, ForgotPasswordRequest)
-    try:
+
+    async def admit() -> None:
         await run_blocking(service.admit_reset_request, body.email)
-    except ServiceError as error:
-        if not as_form:
-            raise
-        return message_page("Please wait", error.detail, status_for(error))
-    # After the answer is sent: an unknown address then answers exactly as fast as a known one.
-    background.add_task(run_blocking, service.request_reset, body.email)
-    if as_form:
-        return message_page("Check your mail", FORGOT_ACCEPTED, status.HTTP_202_ACCEPTED)
-    return AcceptedOut(detail=FORGOT_ACCEPTED)
+        # After the answer is sent: an unknown address answers exactly as fast as a known one.
+        background.add_task(run_blocking, service.request_reset, body.email)
+
+    wording = PageWording("Check your mail", FORGOT_ACCEPTED, "Please wait", 202)
+    return await answer(as_form, admit(), wording, AcceptedOut(detail=FORGOT_ACCEPTED))
 
 
 @router.get("/password/reset", response_class=HTMLResponse, include_in_schema=False)
@@ -83,28 +107,26 @@ async def reset_form(
     "/password/reset",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
+    response_model=None,
     responses=error_responses(400, 413, 415, 422, 429),
     openapi_extra=json_or_form_body(ResetPasswordRequest, ResetPasswordRequest),
     summary="Set a new password with the mailed token, or the email and code",
 )
 async def reset_password(
     request: Request, service: RecoveryServiceDep, lane: HashingLaneDep
-) -> Response:
+) -> Any:
     body, as_form = await read_json_or_form(request, ResetPasswordRequest)
-    try:
+
+    async def reset() -> None:
         if body.token is not None:
             await run_blocking(service.reset_with_token, body.token, body.new_password, lane=lane)
         elif body.email is not None and body.code is not None:
             await run_blocking(
                 service.reset_with_code, body.email, body.code, body.new_password, lane=lane
             )
-    except ServiceError as error:
-        if not as_form:
-            raise
-        return message_page("The password was not changed", error.detail, status_for(error))
-    if as_form:
-        return message_page("Password changed", RESET_DONE)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+    wording = PageWording("Password changed", RESET_DONE, "The password was not changed")
+    return await answer(as_form, reset(), wording, Response(status_code=204))
 
 
 @router.get("/account/not-me", response_class=HTMLResponse, include_in_schema=False)
@@ -119,18 +141,13 @@ async def not_me_form(
     "/account/not-me",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
+    response_model=None,
     responses=error_responses(400, 413, 415, 422),
     openapi_extra=json_or_form_body(NotMeRequest, NotMeRequest),
     summary='A security notice\'s "it was not me" link: sign every device out',
 )
-async def not_me(request: Request, service: RecoveryServiceDep) -> Response:
+async def not_me(request: Request, service: RecoveryServiceDep) -> Any:
     body, as_form = await read_json_or_form(request, NotMeRequest)
-    try:
-        await run_blocking(service.not_me, body.token)
-    except ServiceError as error:
-        if not as_form:
-            raise
-        return message_page("Nothing was changed", error.detail, status_for(error))
-    if as_form:
-        return message_page("Every device was signed out", NOT_ME_DONE)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    wording = PageWording("Every device was signed out", NOT_ME_DONE, "Nothing was changed")
+    action = run_blocking(service.not_me, body.token)
+    return await answer(as_form, action, wording, Response(status_code=204))
