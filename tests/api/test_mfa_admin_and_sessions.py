@@ -5,6 +5,8 @@ after a key rotation and re-encrypted with the new key at its next use."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -15,7 +17,9 @@ from A_DatabasePackage.settings import Settings
 from E_SecurityPackage.second_factor import SecretBox
 from I_ControllerPackage.app_factory import create_app
 from tests.admin_support import admin_headers, assert_error
+from tests.api.test_password_reset import mail_settings
 from tests.audit_support import rows
+from tests.mail_support import reset_token_of, smtp_server
 from tests.mfa_support import (
     current_code,
     enable_totp,
@@ -171,3 +175,35 @@ def test_a_secret_whose_key_was_dropped_answers_a_clear_409_not_a_500(
         response = second_step(after, mfa_token(after, "alice"), code="123456")
     assert response.status_code == 409
     assert response.json()["code"] == "MFA_SECRET_UNREADABLE"
+
+
+def test_a_password_reset_leaves_the_second_factor_on(
+    settings: Settings, clock: FixedClock
+) -> None:
+    """Whoever can read the mailbox can choose a new password, but still needs the second
+    factor to sign in."""
+    with smtp_server() as (inbox, port):
+        app = create_app(mail_settings(settings, port), clock=clock)
+        with TestClient(app) as mailed:
+            register(mailed)
+            enrolled = enable_totp(mailed, clock)
+            mailed.post("/password/forgot", json={"email": "alice@example.com"})
+            token = reset_token_of(inbox.wait_for(1)[0])
+            new_password = "a passphrase from the reset mail"
+            reset = mailed.post(
+                "/password/reset", json={"token": token, "new_password": new_password}
+            )
+            assert reset.status_code == 204
+            signed_in = password_sign_in(mailed, password=new_password).json()
+            assert signed_in["mfa_required"] is True
+            assert "access_token" not in signed_in
+            assert two_step_sign_in_with(mailed, signed_in["mfa_token"], enrolled.secret, clock)
+
+
+def two_step_sign_in_with(
+    client: TestClient, token: str, secret: str, clock: FixedClock
+) -> dict[str, Any]:
+    response = second_step(client, token, code=current_code(secret, clock))
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
