@@ -33,6 +33,21 @@ from I_ControllerPackage.recovery_pages import (
 router = APIRouter(tags=["recovery"])
 
 
+HTML_PAGE = {"text/html": {"schema": {"type": "string"}}}
+
+
+def with_pages(
+    responses: dict[int | str, dict[str, Any]], *statuses: int
+) -> dict[int | str, dict[str, Any]]:
+    """`responses`, with the HTML page a page's form gets declared beside the JSON bodies for
+    these statuses (the page's own success is a 200)."""
+    declared = {status: dict(response) for status, response in responses.items()}
+    for status_code in statuses:
+        response = declared.setdefault(status_code, {"description": "A page (the form's POST)"})
+        response["content"] = {**response.get("content", {}), **HTML_PAGE}
+    return declared
+
+
 @dataclass(frozen=True)
 class PageWording:
     """What the page a form's POST answers says, done or refused."""
@@ -77,7 +92,7 @@ async def forgot_form() -> HTMLResponse:
     "/password/forgot",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=AcceptedOut,
-    responses=error_responses(413, 415, 422, 429),
+    responses=with_pages(error_responses(413, 415, 422, 429), 202, 429, 503),
     openapi_extra=json_or_form_body(ForgotPasswordRequest, ForgotPasswordRequest),
     summary="Mail a reset link and code (202 whether or not the account exists)",
 )
@@ -108,7 +123,7 @@ async def reset_form(
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     response_model=None,
-    responses=error_responses(400, 413, 415, 422, 429),
+    responses=with_pages(error_responses(400, 413, 415, 422, 429), 200, 400, 422, 429, 503),
     openapi_extra=json_or_form_body(ResetPasswordRequest, ResetPasswordRequest),
     summary="Set a new password with the mailed token, or the email and code",
 )
@@ -142,7 +157,7 @@ async def not_me_form(
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     response_model=None,
-    responses=error_responses(400, 413, 415, 422),
+    responses=with_pages(error_responses(400, 413, 415, 422), 200, 400, 503),
     openapi_extra=json_or_form_body(NotMeRequest, NotMeRequest),
     summary='A security notice\'s "it was not me" link: sign every device out',
 )
