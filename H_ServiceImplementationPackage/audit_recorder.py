@@ -8,8 +8,11 @@ commit (or roll back) together.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from B_EntityPackage.audit_entities import AuditEvent
 from B_EntityPackage.domain import NO_CLIENT, AuditEventType, AuditOutcome, ClientInfo, Clock
+from E_SecurityPackage.login_throttle import LimitName
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
 
 
@@ -49,3 +52,18 @@ class AuditRecorder:
     ) -> None:
         """Write the row in the unit of work in progress; the caller commits."""
         uow.audit.add(self.event(event_type, outcome, user_id, detail))
+
+    def failure_with_lockouts(
+        self,
+        event_type: AuditEventType,
+        user_id: int | None,
+        code: str,
+        filled: Iterable[LimitName],
+    ) -> list[AuditEvent]:
+        """A failed check's row, and a `lockout` row for each limit the failure filled."""
+        failure = self.event(event_type, AuditOutcome.FAILURE, user_id, code)
+        lockouts = [
+            self.event(AuditEventType.LOCKOUT, AuditOutcome.FAILURE, user_id, limit.value)
+            for limit in filled
+        ]
+        return [failure, *lockouts]

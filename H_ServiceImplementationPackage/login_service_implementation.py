@@ -180,12 +180,7 @@ class AuthService(AuthServiceInterface):
         The attempted sign-in name of an unknown account is not written: people type
         passwords into the username box.
         """
-        filled = attempt.failed()
-        events: list[AuditEvent] = [self.audit.event(event, AuditOutcome.FAILURE, user_id, code)]
-        events.extend(
-            self.audit.event(AuditEventType.LOCKOUT, AuditOutcome.FAILURE, user_id, limit.value)
-            for limit in filled
-        )
+        events = self.audit.failure_with_lockouts(event, user_id, code, attempt.failed())
         self._commit_failure(events)
 
     def _commit_failure(self, events: list[AuditEvent]) -> None:

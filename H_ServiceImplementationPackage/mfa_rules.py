@@ -18,8 +18,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar, cast
 
-from B_EntityPackage.audit_entities import AuditEvent
-from B_EntityPackage.domain import AuditEventType, AuditOutcome, ClientInfo
+from B_EntityPackage.domain import AuditEventType, ClientInfo
 from C_SchemaPackage.response import MfaRequiredOut
 from D_CustomExceptionPackage.errors import (
     InvalidMfaCodeError,
@@ -157,11 +156,7 @@ class FailureCounter:
         """In the open unit of work: roll back what it holds, commit only the failure rows."""
         filled = self.pending.failed() if self.pending is not None else []
         self.pending = None
-        events: list[AuditEvent] = [self.audit.event(event, AuditOutcome.FAILURE, user_id, code)]
-        events.extend(
-            self.audit.event(AuditEventType.LOCKOUT, AuditOutcome.FAILURE, user_id, limit.value)
-            for limit in filled
-        )
+        events = self.audit.failure_with_lockouts(event, user_id, code, filled)
         uow.rollback()
         for audit_event in events:
             uow.audit.add(audit_event)

@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import NoReturn
 
-from B_EntityPackage.domain import AuditEventType, AuditOutcome, ClientInfo, Clock
-from B_EntityPackage.recovery_entities import OneTimeToken, TokenPurpose
+from B_EntityPackage.domain import AuditEventType, ClientInfo, Clock
+from B_EntityPackage.recovery_entities import TokenPurpose
 from D_CustomExceptionPackage.errors import (
     InvalidNoticeTokenError,
     InvalidResetCodeError,
@@ -70,18 +70,9 @@ class PasswordRecoveryService(PasswordRecoveryServiceInterface):
             if user is None:
                 return
             self.uow.one_time_tokens.spend_all_of_user(user.id, now, RESET)
-            issued = self.tools.secrets.issue()
             lifetime = self.tools.reset_lifetime
-            self.uow.one_time_tokens.add(
-                OneTimeToken(
-                    user_id=user.id,
-                    purpose=RESET,
-                    token_hash=issued.token_hash,
-                    code_hash=self.tools.secrets.code_hash(issued.token_hash, issued.code),
-                    code_attempts=0,
-                    created_at=now,
-                    expires_at=now + lifetime,
-                )
+            issued = self.tools.issue_token(
+                self.uow, user.id, TokenPurpose.PASSWORD_RESET, now, lifetime
             )
             message = self.tools.composer.password_reset(
                 user.email,
@@ -143,16 +134,12 @@ class PasswordRecoveryService(PasswordRecoveryServiceInterface):
 
     def _wrong_code(self, attempt: LoginAttempt, user_id: int | None) -> NoReturn:
         """A failed sign-in of the account: counted, audited (with a lockout it causes)."""
-        filled = attempt.failed()
+        events = self.audit.failure_with_lockouts(
+            AuditEventType.PASSWORD_RESET, user_id, InvalidResetCodeError.code, attempt.failed()
+        )
         with self.uow:
-            code = InvalidResetCodeError.code
-            self.audit.add(
-                self.uow, AuditEventType.PASSWORD_RESET, user_id, AuditOutcome.FAILURE, code
-            )
-            for limit in filled:
-                self.audit.add(
-                    self.uow, AuditEventType.LOCKOUT, user_id, AuditOutcome.FAILURE, limit.value
-                )
+            for event in events:
+                self.uow.audit.add(event)
             self.uow.commit()
         raise InvalidResetCodeError()
 

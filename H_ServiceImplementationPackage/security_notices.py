@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from B_EntityPackage.domain import Clock
 from B_EntityPackage.login_entity_master import User
-from B_EntityPackage.recovery_entities import OneTimeToken, TokenPurpose
+from B_EntityPackage.recovery_entities import TokenPurpose
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
 from H_ServiceImplementationPackage.mail_outbox import enqueue
 from H_ServiceImplementationPackage.password_recovery_tools import RecoveryTools
@@ -20,17 +20,6 @@ def mail_password_changed(
 ) -> None:
     """In the caller's transaction, after the change has ended the account's tokens (which
     spends the older one-time tokens, not this new one)."""
-    issued = tools.secrets.issue()
-    uow.one_time_tokens.add(
-        OneTimeToken(
-            user_id=user.id,
-            purpose=TokenPurpose.NOT_ME.value,
-            token_hash=issued.token_hash,
-            code_hash=tools.secrets.code_hash(issued.token_hash, issued.code),
-            code_attempts=0,
-            created_at=now,
-            expires_at=now + NOT_ME_LINK_LIFETIME,
-        )
-    )
+    issued = tools.issue_token(uow, user.id, TokenPurpose.NOT_ME, now, NOT_ME_LINK_LIFETIME)
     notice = tools.composer.password_changed(user.email, user.username, now, issued.token)
     enqueue(uow, tools.sealer, "password_changed", notice, clock)

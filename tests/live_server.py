@@ -14,8 +14,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,6 +97,19 @@ class LiveServer:
 
     def client(self, timeout: float = 30.0) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=timeout)
+
+    def race(self, path: str, bodies: list[dict[str, str]]) -> list[httpx.Response]:
+        """POST every body to `path` at the same instant, one connection per thread."""
+        barrier = threading.Barrier(len(bodies))
+
+        def post(body: dict[str, str]) -> httpx.Response:
+            with self.client() as client:
+                client.get("/healthz")  # the connection is open before the barrier
+                barrier.wait(timeout=30)
+                return client.post(path, json=body)
+
+        with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+            return list(pool.map(post, bodies))
 
     def stop(self) -> int:
         """SIGTERM (uvicorn's graceful shutdown), then SIGKILL if it hangs."""

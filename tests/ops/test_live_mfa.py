@@ -5,16 +5,14 @@ a step boundary passed during the test)."""
 
 from __future__ import annotations
 
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pyotp
 import pytest
 
-from tests.live_server import PROJECT_ROOT, LiveServer, live_server, settings_env
+from tests.live_server import PROJECT_ROOT, live_server, settings_env
 from tests.support import STRONG_PASSWORD
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")
@@ -39,19 +37,6 @@ def _enable_totp(client: httpx.Client) -> tuple[str, float]:
     return secret, moment
 
 
-def _race(server: LiveServer, bodies: list[dict[str, str]]) -> list[httpx.Response]:
-    barrier = threading.Barrier(len(bodies))
-
-    def post(body: dict[str, str]) -> httpx.Response:
-        with server.client() as client:
-            client.get("/healthz")  # the connection is open before the barrier
-            barrier.wait(timeout=30)
-            return client.post("/login/mfa", json=body)
-
-    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
-        return list(pool.map(post, bodies))
-
-
 def test_the_two_step_sign_in_and_a_racing_code_over_http(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -62,7 +47,9 @@ def test_the_two_step_sign_in_and_a_racing_code_over_http(
         assert all(token["mfa_required"] is True for token in tokens)
         # The next step's code: later than the spent one, and within the server's window.
         code = pyotp.TOTP(secret).at(confirmed_at + 30)
-        responses = _race(server, [{"mfa_token": t["mfa_token"], "code": code} for t in tokens])
+        responses = server.race(
+            "/login/mfa", [{"mfa_token": t["mfa_token"], "code": code} for t in tokens]
+        )
         assert "Traceback" not in server.output()
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200] + [401] * (RACERS - 1), [r.text for r in responses]

@@ -7,8 +7,6 @@ variables only, and talks to it over real HTTP with httpx.
 from __future__ import annotations
 
 import stat
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -31,20 +29,6 @@ from tests.live_server import (
 from tests.support import FAST_ARGON2, STRONG_PASSWORD, TEST_SECRET_KEY
 
 RACERS = 10
-
-
-def _race(server: LiveServer, bodies: list[dict[str, str]]) -> list[httpx.Response]:
-    """POST every body to /register at the same instant, one connection per thread."""
-    barrier = threading.Barrier(len(bodies))
-
-    def post(body: dict[str, str]) -> httpx.Response:
-        with server.client() as client:
-            client.get("/healthz")  # the connection is open before the barrier
-            barrier.wait(timeout=30)
-            return client.post("/register", json=body)
-
-    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
-        return list(pool.map(post, bodies))
 
 
 def _assert_one_winner(
@@ -76,7 +60,7 @@ def test_same_username_race_over_http_has_one_winner(database_url: str, tmp_path
         for i in range(RACERS)
     ]
     with live_server(settings_env(database_url), PROJECT_ROOT, tmp_path) as server:
-        winner = _assert_one_winner(server, _race(server, bodies), "USERNAME_TAKEN")
+        winner = _assert_one_winner(server, server.race("/register", bodies), "USERNAME_TAKEN")
         assert winner["username"] == "racer"
         with server.client() as client:
             token = client.post(
@@ -108,7 +92,7 @@ def test_same_email_in_other_cases_race_over_http_has_one_winner(
         for i, email in enumerate(emails)
     ]
     with live_server(settings_env(database_url), PROJECT_ROOT, tmp_path) as server:
-        winner = _assert_one_winner(server, _race(server, bodies), "EMAIL_TAKEN")
+        winner = _assert_one_winner(server, server.race("/register", bodies), "EMAIL_TAKEN")
     assert winner["email"].lower() == "racer@example.com"
     assert _count_users(database_url) == 1
 
@@ -133,7 +117,7 @@ def test_same_username_in_other_cases_race_over_http_has_one_winner(
         for i, name in enumerate(names)
     ]
     with live_server(settings_env(database_url), PROJECT_ROOT, tmp_path) as server:
-        winner = _assert_one_winner(server, _race(server, bodies), "USERNAME_TAKEN")
+        winner = _assert_one_winner(server, server.race("/register", bodies), "USERNAME_TAKEN")
     assert winner["username"] in names
     assert _count_users(database_url) == 1
 
