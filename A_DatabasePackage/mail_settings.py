@@ -18,3 +18,6 @@ class MailSettings(BaseModel):
     MAIL_DIR: str = "./mail"
     RESET_TOKEN_EXPIRE_MINUTES: int = Field(default=30, ge=5, le=24 * 60)
     RESET_REQUEST_RATE_LIMIT: str = "5/hour"
+    VERIFY_TOKEN_EXPIRE_HOURS: int = Field(default=24, ge=1, le=24 * 14)
+    VERIFY_REQUEST_RATE_LIMIT: str = "5/hour"
+    REQUIRE_VERIFIED_EMAIL: bool = False

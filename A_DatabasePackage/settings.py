@@ -194,7 +194,7 @@ class Settings(BaseSettings, MailSettings, MfaSettings):
     def _log_level_upper_case(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
 
-    @field_validator("REGISTER_RATE_LIMIT", "RESET_REQUEST_RATE_LIMIT")
+    @field_validator("REGISTER_RATE_LIMIT", "RESET_REQUEST_RATE_LIMIT", "VERIFY_REQUEST_RATE_LIMIT")
     @classmethod
     def _register_rate_limit_parses(cls, value: str) -> str:
         parse_rate_limits(value)
@@ -276,6 +276,10 @@ class Settings(BaseSettings, MailSettings, MfaSettings):
     @property
     def reset_request_rate_limits(self) -> tuple[RateLimitItem, ...]:
         return parse_rate_limits(self.RESET_REQUEST_RATE_LIMIT)
+
+    @property
+    def verify_request_rate_limits(self) -> tuple[RateLimitItem, ...]:
+        return parse_rate_limits(self.VERIFY_REQUEST_RATE_LIMIT)
 
     @property
     def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:

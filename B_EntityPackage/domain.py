@@ -37,6 +37,11 @@ class AuditEventType(enum.StrEnum):
     PASSWORD_RESET_REQUEST = "password_reset_request"  # noqa: S105 (an event name)
     PASSWORD_RESET = "password_reset"  # noqa: S105 (an event name)
     NOT_ME = "not_me"  # the "it was not me" link of a security notice was used
+    EMAIL_VERIFY_REQUEST = "email_verify_request"  # a verification mail was sent
+    EMAIL_VERIFY = "email_verify"  # the account's address was proven
+    EMAIL_CHANGE_REQUEST = "email_change_request"  # detail: none (the new address is mailed)
+    EMAIL_RESTORE = "email_restore"  # "it was not me" gave the old address back
+    LOCKOUT_NOTICE = "lockout_notice"  # the owner was mailed about a lockout
     MFA_ENROLL = "mfa_enroll"
     MFA_ENABLE = "mfa_enable"
     MFA_DISABLE = "mfa_disable"

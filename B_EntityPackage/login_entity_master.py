@@ -84,6 +84,13 @@ class User(Base):
     token_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # When the last lockout notice was mailed: at most one per failure window.
+    lockout_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     __table_args__ = (
         CheckConstraint("role IN ('user', 'admin')", name="role_known"),

@@ -1,11 +1,12 @@
-"""Account recovery: one-time tokens (password reset) and the mail outbox."""
+"""Account recovery and verification: one-time tokens (password reset, email verification
+and change, security notices' links) and the mail outbox."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from B_EntityPackage.login_entity_master import Base, BigIntegerKey, UTCDateTime
@@ -14,13 +15,27 @@ from B_EntityPackage.login_entity_master import Base, BigIntegerKey, UTCDateTime
 class TokenPurpose(enum.StrEnum):
     PASSWORD_RESET = "password_reset"  # noqa: S105 (a purpose name)
     NOT_ME = "not_me"  # a security notice's "it was not me" link
+    EMAIL_VERIFY = "email_verify"  # proves the account's own address
+    EMAIL_CHANGE = "email_change"  # proves a new address, which then replaces the old
+
+
+# What a password change, a reset, a disable or "it was not me" spends: every pending link
+# that acts on the account. A notice's "it was not me" link survives them, so that an
+# intruder who changes the password cannot also spend the owner's way back.
+SPENT_WHEN_ALL_ENDS = (
+    TokenPurpose.PASSWORD_RESET.value,
+    TokenPurpose.EMAIL_VERIFY.value,
+    TokenPurpose.EMAIL_CHANGE.value,
+)
 
 
 class OneTimeToken(Base):
     """A mailed token: the link's token and the short code, both stored only as hashes.
 
     Spent (`used_at`) by its first use, by a newer token of the same purpose, or when the
-    account's password changes; `code_attempts` counts wrong codes."""
+    account's password changes; `code_attempts` counts wrong codes. `email` is the address
+    the token is about: the one it verifies or changes to, or, on the "it was not me" link of
+    an email change, the old address it gives back."""
 
     __tablename__ = "one_time_tokens"
 
@@ -35,8 +50,12 @@ class OneTimeToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    email: Mapped[str | None] = mapped_column(String(320), default=None)
 
-    __table_args__ = ({"sqlite_autoincrement": True},)
+    __table_args__ = (
+        Index("ix_one_time_tokens_email_lower", func.lower(email)),
+        {"sqlite_autoincrement": True},
+    )
 
 
 class OutboxMail(Base):

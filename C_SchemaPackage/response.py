@@ -19,6 +19,7 @@ class UserOut(BaseModel):
     is_active: bool
     created_at: datetime
     updated_at: datetime
+    email_verified: bool
 
 
 class TokenOut(BaseModel):

@@ -38,6 +38,16 @@ class AccountDisabledError(ServiceError):
     default_detail = "This account is disabled."
 
 
+class EmailNotVerifiedError(ServiceError):
+    """REQUIRE_VERIFIED_EMAIL: the right password, for an account whose address is unproven."""
+
+    code = "EMAIL_NOT_VERIFIED"
+    default_detail = (
+        "Confirm your email address first: follow the link we mailed you, or ask for a new "
+        "one at /email/verify/resend."
+    )
+
+
 class InvalidCurrentPasswordError(ServiceError):
     code = "INVALID_CURRENT_PASSWORD"
     default_detail = "The current password is incorrect."
@@ -202,6 +212,16 @@ class MfaSecretUnreadableError(ServiceError):
 class InvalidNoticeTokenError(ServiceError):
     code = "INVALID_NOTICE_TOKEN"
     default_detail = "This link is invalid, expired or already used."
+
+
+class InvalidVerifyTokenError(ServiceError):
+    code = "INVALID_VERIFY_TOKEN"
+    default_detail = "This link is invalid, expired or already used; ask for a new one."
+
+
+class InvalidVerifyCodeError(ServiceError):
+    code = "INVALID_VERIFY_CODE"
+    default_detail = "This code is wrong, expired or used up; ask for a new one."
 
 
 class SigningKeyUnavailableError(ServiceUnavailableError):

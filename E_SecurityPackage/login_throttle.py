@@ -62,6 +62,7 @@ class LimitName(StrEnum):
     ADDRESS = "LOGIN_MAX_FAILURES_PER_ADDRESS"
     REGISTER = "REGISTER_RATE_LIMIT"
     RESET_REQUEST = "RESET_REQUEST_RATE_LIMIT"
+    VERIFY_REQUEST = "VERIFY_REQUEST_RATE_LIMIT"
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class ThrottleLimits:
     max_failures_per_address: int
     register: tuple[RateLimitItem, ...]
     reset_request: tuple[RateLimitItem, ...] = ()
+    verify_request: tuple[RateLimitItem, ...] = ()
 
     def failure_items(self) -> dict[LimitName, RateLimitItem]:
         def item(amount: int) -> RateLimitItem:
@@ -154,6 +156,11 @@ class LoginThrottle(abc.ABC):
         """Count a password-reset request, per address and per account; TOO_MANY_REQUESTS
         past RESET_REQUEST_RATE_LIMIT for either."""
 
+    @abc.abstractmethod
+    def hit_verify_request(self, account_key: str, address: str | None) -> None:
+        """Count a request for a new verification mail, per address and per account;
+        TOO_MANY_REQUESTS past VERIFY_REQUEST_RATE_LIMIT for either."""
+
 
 class DisabledLoginThrottle(LoginThrottle):
     """RATE_LIMIT_ENABLED=false: nothing is counted and nothing is refused."""
@@ -168,6 +175,9 @@ class DisabledLoginThrottle(LoginThrottle):
         return None
 
     def hit_reset_request(self, account_key: str, address: str | None) -> None:
+        return None
+
+    def hit_verify_request(self, account_key: str, address: str | None) -> None:
         return None
 
 
@@ -267,6 +277,10 @@ class LimitsLoginThrottle(LoginThrottle):
     def hit_reset_request(self, account_key: str, address: str | None) -> None:
         windows = [["reset-address", address_bucket(address)], ["reset-account", account_key]]
         self._hit_all(self.limits.reset_request, windows)
+
+    def hit_verify_request(self, account_key: str, address: str | None) -> None:
+        windows = [["verify-address", address_bucket(address)], ["verify-account", account_key]]
+        self._hit_all(self.limits.verify_request, windows)
 
     def _hit_all(self, items: Sequence[RateLimitItem], windows: list[list[str]]) -> None:
         waits: list[int] = []

@@ -9,8 +9,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import bindparam, exists, func, select
+from sqlalchemy import CursorResult, bindparam, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,6 +35,11 @@ class AccountView:
     token_version: int
     created_at: datetime
     updated_at: datetime
+    email_verified_at: datetime | None
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,15 @@ class UserRepository(abc.ABC):
 
     @abc.abstractmethod
     def delete(self, user: User) -> None: ...
+
+    @abc.abstractmethod
+    def id_by_email(self, email: str) -> int | None:
+        """The account using this address (compared ignoring case), active or not."""
+
+    @abc.abstractmethod
+    def claim_lockout_notice(self, user_id: int, now: datetime, quiet_since: datetime) -> bool:
+        """Record that a lockout notice goes out now, unless one went out after `quiet_since`
+        (False then). One conditional UPDATE: of concurrent claims, one wins."""
 
 
 def unique_violation_error(error: IntegrityError) -> UsernameTakenError | EmailTakenError | None:
@@ -189,3 +204,21 @@ class SqlAlchemyUserRepository(UserRepository):
     def delete(self, user: User) -> None:
         self.session.delete(user)
         self.session.flush()
+
+    def id_by_email(self, email: str) -> int | None:
+        statement = select(User.id).where(func.lower(User.email) == func.lower(email))
+        user_id: int | None = self.session.execute(statement).scalar_one_or_none()
+        return user_id
+
+    def claim_lockout_notice(self, user_id: int, now: datetime, quiet_since: datetime) -> bool:
+        statement = (
+            update(User)
+            .where(
+                User.id == user_id,
+                or_(User.lockout_notice_at.is_(None), User.lockout_notice_at <= quiet_since),
+            )
+            .values(lockout_notice_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        result = cast(CursorResult[Any], self.session.execute(statement))
+        return int(result.rowcount) == 1

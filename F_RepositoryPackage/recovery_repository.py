@@ -8,6 +8,7 @@ workers or instances racing for the same row cannot both succeed, on SQLite or P
 from __future__ import annotations
 
 import abc
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any, cast
 
@@ -29,8 +30,15 @@ class OneTimeTokenRepository(abc.ABC):
         """The active account using this address (compared ignoring case), if any."""
 
     @abc.abstractmethod
-    def live_by_hash(self, token_hash: str, purpose: str, now: datetime) -> OneTimeToken | None:
-        """An unspent, unexpired token of this purpose."""
+    def live_by_hash(
+        self, token_hash: str, purposes: Collection[str], now: datetime
+    ) -> OneTimeToken | None:
+        """An unspent, unexpired token of one of these purposes."""
+
+    @abc.abstractmethod
+    def newest_live_for_email(self, email: str, purpose: str, now: datetime) -> OneTimeToken | None:
+        """The newest unspent, unexpired token of this purpose about this address (compared
+        ignoring case)."""
 
     @abc.abstractmethod
     def newest_live_of_user(
@@ -46,8 +54,8 @@ class OneTimeTokenRepository(abc.ABC):
         """Mark the token used; False when it already was (another request won)."""
 
     @abc.abstractmethod
-    def spend_all_of_user(self, user_id: int, now: datetime, purpose: str | None = None) -> int:
-        """Spend every unspent token of the account (of one purpose, or all); how many."""
+    def spend_all_of_user(self, user_id: int, now: datetime, purposes: Collection[str]) -> int:
+        """Spend every unspent token of the account of these purposes; how many."""
 
 
 class OutboxRepository(abc.ABC):
@@ -96,20 +104,30 @@ class SqlAlchemyOneTimeTokenRepository(OneTimeTokenRepository):
         user_id: int | None = self.session.execute(statement).scalar_one_or_none()
         return user_id
 
-    def live_by_hash(self, token_hash: str, purpose: str, now: datetime) -> OneTimeToken | None:
+    def live_by_hash(
+        self, token_hash: str, purposes: Collection[str], now: datetime
+    ) -> OneTimeToken | None:
         statement = select(OneTimeToken).where(
             OneTimeToken.token_hash == token_hash,
-            OneTimeToken.purpose == purpose,
+            OneTimeToken.purpose.in_(purposes),
             OneTimeToken.used_at.is_(None),
             OneTimeToken.expires_at > now,
         )
         return self.session.execute(statement).scalar_one_or_none()
 
+    def newest_live_for_email(self, email: str, purpose: str, now: datetime) -> OneTimeToken | None:
+        return self._newest_live(purpose, now, func.lower(OneTimeToken.email) == func.lower(email))
+
     def newest_live_of_user(self, user_id: int, purpose: str, now: datetime) -> OneTimeToken | None:
+        return self._newest_live(purpose, now, OneTimeToken.user_id == user_id)
+
+    def _newest_live(
+        self, purpose: str, now: datetime, condition: ColumnElement[bool]
+    ) -> OneTimeToken | None:
         statement = (
             select(OneTimeToken)
             .where(
-                OneTimeToken.user_id == user_id,
+                condition,
                 OneTimeToken.purpose == purpose,
                 OneTimeToken.used_at.is_(None),
                 OneTimeToken.expires_at > now,
@@ -139,13 +157,17 @@ class SqlAlchemyOneTimeTokenRepository(OneTimeTokenRepository):
         )
         return _rowcount(self.session.execute(statement)) == 1
 
-    def spend_all_of_user(self, user_id: int, now: datetime, purpose: str | None = None) -> int:
-        statement = update(OneTimeToken).where(
-            OneTimeToken.user_id == user_id, OneTimeToken.used_at.is_(None)
+    def spend_all_of_user(self, user_id: int, now: datetime, purposes: Collection[str]) -> int:
+        statement = (
+            update(OneTimeToken)
+            .where(
+                OneTimeToken.user_id == user_id,
+                OneTimeToken.used_at.is_(None),
+                OneTimeToken.purpose.in_(purposes),
+            )
+            .values(used_at=now)
         )
-        if purpose is not None:
-            statement = statement.where(OneTimeToken.purpose == purpose)
-        return _rowcount(self.session.execute(statement.values(used_at=now)))
+        return _rowcount(self.session.execute(statement))
 
 
 def _pending() -> ColumnElement[bool]:

@@ -29,4 +29,6 @@ class PasswordRecoveryServiceInterface(abc.ABC):
     @abc.abstractmethod
     def not_me(self, token: str) -> None:
         """A security notice's "it was not me" link: end every session and token of the
-        account (INVALID_NOTICE_TOKEN when unknown, expired or used)."""
+        account, which cancels a pending email change; the link of an email change notice
+        also gives the old address back if the change was confirmed meanwhile
+        (INVALID_NOTICE_TOKEN when unknown, expired or used)."""

@@ -30,7 +30,8 @@ class UserAdminServiceInterface(abc.ABC):
 
     @abc.abstractmethod
     def create_admin(self, request: RegisterRequest) -> UserOut:
-        """Create an admin account (the command-line path), password policy applied."""
+        """Create an admin account (the command-line path), password policy applied; its
+        address counts as verified (the operator vouches for it)."""
 
     @abc.abstractmethod
     def ensure_bootstrap_admin(self, request: RegisterRequest) -> UserOut | None:

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from B_EntityPackage.domain import AuditEventType, Role
 from B_EntityPackage.login_entity_master import User
+from B_EntityPackage.recovery_entities import SPENT_WHEN_ALL_ENDS
 from C_SchemaPackage.request import RegisterRequest
 from C_SchemaPackage.response import UserOut
 from D_CustomExceptionPackage.errors import LastAdminError
@@ -71,10 +72,10 @@ def keeping_an_active_admin(
 def end_all_tokens(uow: AbstractUnitOfWork, user: User, now: datetime) -> None:
     """End every access token (they carry the version they were issued under, so bumping it
     ends them all) and every session, so no refresh token can mint new ones; and spend every
-    mailed one-time token (a pending reset link must not outlive a password change)."""
+    pending link (a reset link must not outlive a password change; see SPENT_WHEN_ALL_ENDS)."""
     user.token_version += 1
     uow.sessions.end_all_of_user(user.id, now)
-    uow.one_time_tokens.spend_all_of_user(user.id, now)
+    uow.one_time_tokens.spend_all_of_user(user.id, now, SPENT_WHEN_ALL_ENDS)
 
 
 def audited_changes(

@@ -1,4 +1,5 @@
-"""The account service: registration, sign-in, tokens and the caller's own account.
+"""The account service: registration, sign-in and tokens (the caller's own account changes
+are in own_account_changes).
 
 Every password check is an attempt of the login throttle (E_SecurityPackage.login_throttle),
 counted before the hash: a full failure window answers TOO_MANY_REQUESTS before any Argon2
@@ -14,42 +15,26 @@ from dataclasses import dataclass
 
 from B_EntityPackage.audit_entities import AuditEvent
 from B_EntityPackage.domain import NO_CLIENT, AuditEventType, AuditOutcome, ClientInfo, Clock, Role
-from B_EntityPackage.login_entity_master import User
-from C_SchemaPackage.request import RegisterRequest, UpdateSelfRequest
+from C_SchemaPackage.request import RegisterRequest
 from C_SchemaPackage.response import MfaRequiredOut, TokenOut, UserOut
 from D_CustomExceptionPackage.errors import (
     AccountDisabledError,
-    CurrentPasswordRequiredError,
+    EmailNotVerifiedError,
     InvalidCredentialsError,
-    InvalidCurrentPasswordError,
     MfaRequiredError,
-    NothingToChangeError,
-    UserNotFoundError,
 )
-from E_SecurityPackage.login_throttle import DisabledLoginThrottle, LoginAttempt, LoginThrottle
+from E_SecurityPackage.login_throttle import DisabledLoginThrottle, LoginThrottle
 from E_SecurityPackage.password_hashing import PasswordHasher
 from E_SecurityPackage.password_policy import PasswordPolicy
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
 from G_ServiceFunctionPackage.login_service_function import AuthServiceInterface
 from G_ServiceFunctionPackage.session_service_function import SessionServiceInterface
-from H_ServiceImplementationPackage.account_rules import (
-    audited_changes,
-    end_all_tokens,
-    keeping_an_active_admin,
-    new_user,
-    to_user_out,
-)
+from H_ServiceImplementationPackage.account_rules import new_user, to_user_out
 from H_ServiceImplementationPackage.audit_recorder import AuditRecorder
-from H_ServiceImplementationPackage.mfa_rules import (
-    FailureCounter,
-    SecondFactorCheck,
-    start_pending_sign_in,
-    step_up,
-)
+from H_ServiceImplementationPackage.email_address_rules import mail_verification
+from H_ServiceImplementationPackage.mfa_rules import SecondFactorCheck, start_pending_sign_in
+from H_ServiceImplementationPackage.own_account_changes import OwnAccountChanges
 from H_ServiceImplementationPackage.password_recovery_tools import RecoveryTools
-from H_ServiceImplementationPackage.security_notices import mail_password_changed
-
-FIELDS_NEEDING_CURRENT_PASSWORD = ("email", "new_password")
 
 
 @dataclass(frozen=True)
@@ -60,7 +45,7 @@ class _StoredCredentials:
     mfa_enabled: bool
 
 
-class AuthService(AuthServiceInterface):
+class AuthService(OwnAccountChanges, AuthServiceInterface):
     """`throttle`, `audit` and `client` are given per request by the composition root; the
     defaults (no limits, no client details) serve the command line and service tests."""
 
@@ -77,9 +62,13 @@ class AuthService(AuthServiceInterface):
         client: ClientInfo = NO_CLIENT,
         second_factor: SecondFactorCheck | None = None,
         notices: RecoveryTools | None = None,
+        require_verified_email: bool = False,
     ) -> None:
         """Without `second_factor` (the key ring of stored TOTP secrets), an account with a
-        second factor can sign in through `sign_in` but cannot pass a step-up."""
+        second factor can sign in through `sign_in` but cannot pass a step-up. `notices` mails
+        the verification link at registration and the security notices.
+        `require_verified_email` (REQUIRE_VERIFIED_EMAIL) refuses the right password of an
+        account whose address is unproven."""
         self.uow = uow
         self.hasher = hasher
         self.policy = policy
@@ -90,6 +79,7 @@ class AuthService(AuthServiceInterface):
         self.client = client
         self.second_factor = second_factor
         self.notices = notices
+        self.require_verified_email = require_verified_email
 
     def register(self, request: RegisterRequest) -> UserOut:
         self.throttle.hit_registration(self.client.ip)
@@ -97,8 +87,14 @@ class AuthService(AuthServiceInterface):
         with self.uow:
             self.uow.users.add(user)
             self.audit.add(self.uow, AuditEventType.REGISTER, user.id)
+            if self.notices is not None:
+                mail_verification(self.uow, self.notices, self.clock, user, user.created_at)
+                self.audit.add(self.uow, AuditEventType.EMAIL_VERIFY_REQUEST, user.id)
             self.uow.commit()
-            return to_user_out(user)
+            registered = to_user_out(user)
+        if self.notices is not None:
+            self.notices.wake_sender()
+        return registered
 
     def login(self, sign_in_name: str, password: str, client: ClientInfo) -> TokenOut:
         result = self.sign_in(sign_in_name, password, client)
@@ -158,6 +154,13 @@ class AuthService(AuthServiceInterface):
                 with self.uow:
                     self._commit_failure([failure])
                 raise AccountDisabledError()
+            if self.require_verified_email and not stored.user.email_verified:
+                failure = self.audit.event(
+                    event, AuditOutcome.FAILURE, user_id, EmailNotVerifiedError.code
+                )
+                with self.uow:
+                    self._commit_failure([failure])
+                raise EmailNotVerifiedError()
             if not stored.mfa_enabled:
                 # With a second factor, only a passed second step clears the counter; the
                 # password's places are given back (neither a failure nor a success yet).
@@ -165,23 +168,6 @@ class AuthService(AuthServiceInterface):
         if replacement_hash is not None:
             self._store_upgraded_hash(stored, replacement_hash)
         return stored
-
-    def _record_failure(
-        self,
-        event: AuditEventType,
-        user_id: int | None,
-        attempt: LoginAttempt,
-        client: ClientInfo,
-        code: str,
-    ) -> None:
-        """Settle the attempt as a wrong password; in the open unit of work, roll back whatever
-        it holds and commit the failure (and a lockout it causes) to the audit trail.
-
-        The attempted sign-in name of an unknown account is not written: people type
-        passwords into the username box.
-        """
-        events = self.audit.failure_with_lockouts(event, user_id, code, attempt.failed())
-        self._commit_failure(events)
 
     def _commit_failure(self, events: list[AuditEvent]) -> None:
         """In the open unit of work: roll back whatever it holds, commit only these rows."""
@@ -215,96 +201,3 @@ class AuthService(AuthServiceInterface):
             user.hashed_password = replacement_hash
             self.uow.users.save(user)
             self.uow.commit()
-
-    def update_self(self, user_id: int, request: UpdateSelfRequest) -> UserOut:
-        changes = request.provided_changes()
-        current_password = changes.pop("current_password", None)
-        code = changes.pop("code", None)
-        if not changes:
-            raise NothingToChangeError()
-        if current_password is None and any(f in changes for f in FIELDS_NEEDING_CURRENT_PASSWORD):
-            raise CurrentPasswordRequiredError()
-        with self.uow:
-            user = self._existing_user(user_id)
-            new_password = changes.pop("new_password", None)
-            if new_password is not None:
-                self.policy.check(
-                    new_password,
-                    username=changes.get("username", user.username),
-                    email=changes.get("email", user.email),
-                    field="new_password",
-                )
-            if current_password is not None:
-                failure_event = (
-                    AuditEventType.PASSWORD_CHANGE
-                    if new_password is not None
-                    else AuditEventType.EMAIL_CHANGE
-                    if "email" in changes
-                    else AuditEventType.ACCOUNT_UPDATE
-                )
-                self._check_current_password(user, current_password, failure_event)
-                self._check_second_factor(user, code, failure_event)
-            audited = audited_changes(user, changes, new_password is not None)
-            for field, value in changes.items():
-                setattr(user, field, value)
-            now = self.clock.now()
-            if new_password is not None:
-                user.hashed_password = self.hasher.hash(new_password)
-            user.updated_at = now
-            # Saved before ending the tokens: that flushes too, and a taken username or email
-            # must surface here as USERNAME_TAKEN / EMAIL_TAKEN, not as an untranslated error.
-            self.uow.users.save(user)
-            if new_password is not None:
-                end_all_tokens(self.uow, user, now)
-                if self.notices is not None:
-                    mail_password_changed(self.uow, self.notices, self.clock, user, now)
-            for event in audited:
-                self.audit.add(self.uow, event, user.id)
-            self.uow.commit()
-            if new_password is not None and self.notices is not None:
-                self.notices.wake_sender()
-            return to_user_out(user)
-
-    def delete_self(self, user_id: int, password: str) -> None:
-        with self.uow:
-            user = self._existing_user(user_id)
-            self._check_current_password(user, password, AuditEventType.ACCOUNT_DELETE)
-            with keeping_an_active_admin(self.uow.users, user):
-                self.audit.add(self.uow, AuditEventType.ACCOUNT_DELETE, user.id)
-                self.uow.users.delete(user)
-            self.uow.commit()
-
-    def _existing_user(self, user_id: int) -> User:
-        user = self.uow.users.get(user_id)
-        if user is None:
-            raise UserNotFoundError()
-        return user
-
-    def _check_second_factor(
-        self, user: User, code: str | None, failure_event: AuditEventType
-    ) -> None:
-        """Step-up: with a second factor on, a change that needs the current password needs a
-        fresh code too (TOTP or recovery code), spent in this transaction."""
-        if self.uow.mfa.is_enabled(user.id):
-            failures = FailureCounter(self.throttle, self.audit, self.client)
-            now = self.clock.now()
-            try:
-                step_up(self.uow, self.second_factor, failures, failure_event, user.id, code, now)
-            finally:
-                failures.release()
-
-    def _check_current_password(
-        self, user: User, password: str, failure_event: AuditEventType
-    ) -> None:
-        """A wrong current password counts as a failed sign-in of the account (a stolen
-        token must not become an unlimited password oracle)."""
-        account_key = self.throttle.account_key(user.id, user.username)
-        with self.throttle.attempt(account_key, self.client.ip) as attempt:
-            matches, _ = self.hasher.verify(password, user.hashed_password)
-            if not matches:
-                user_id = user.id
-                self._record_failure(
-                    failure_event, user_id, attempt, self.client, InvalidCurrentPasswordError.code
-                )
-                raise InvalidCurrentPasswordError()
-            attempt.succeeded()

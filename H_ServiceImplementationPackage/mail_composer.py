@@ -51,7 +51,71 @@ class MailComposer:
             to,
             "Your password was changed",
             username=username,
-            when=when.strftime("%Y-%m-%d %H:%M"),
-            not_me_link=f"{self.base_url}/account/not-me?{urlencode({'token': not_me_token})}",
-            forgot_link=f"{self.base_url}/password/forgot",
+            when=_minute(when),
+            **self._not_me_links(not_me_token),
         )
+
+    def proof_of_address(
+        self, to: str, username: str, token: str, code: str, hours: int, change: bool
+    ) -> MailMessage:
+        """The link and code that prove `to`: the account's own address, or (`change`) the
+        new address of an email change, which takes effect once they are used."""
+        name, subject = (
+            ("confirm_email_change", "Confirm your new email address")
+            if change
+            else ("verify_email", "Confirm your email address")
+        )
+        return self._compose(
+            name,
+            to,
+            subject,
+            username=username,
+            email=to,
+            link=f"{self.base_url}/email/verify?{urlencode({'token': token})}",
+            code=code,
+            hours=hours,
+        )
+
+    def email_change_requested(
+        self, to: str, username: str, new_email: str, when: datetime, not_me_token: str
+    ) -> MailMessage:
+        """To the old address, with the link that cancels (or undoes) the change."""
+        return self._compose(
+            "email_change_requested",
+            to,
+            "Your email address is being changed",
+            username=username,
+            new_email=new_email,
+            when=_minute(when),
+            **self._not_me_links(not_me_token),
+        )
+
+    def lockout(
+        self,
+        to: str,
+        username: str,
+        when: datetime,
+        address: str | None,
+        minutes: int,
+        not_me_token: str,
+    ) -> MailMessage:
+        return self._compose(
+            "lockout",
+            to,
+            "Signing in to your account was paused",
+            username=username,
+            when=_minute(when),
+            address=address,
+            minutes=minutes,
+            **self._not_me_links(not_me_token),
+        )
+
+    def _not_me_links(self, not_me_token: str) -> dict[str, str]:
+        return {
+            "not_me_link": f"{self.base_url}/account/not-me?{urlencode({'token': not_me_token})}",
+            "forgot_link": f"{self.base_url}/password/forgot",
+        }
+
+
+def _minute(when: datetime) -> str:
+    return when.strftime("%Y-%m-%d %H:%M")

@@ -37,6 +37,8 @@ from E_SecurityPackage.second_factor import (
 from F_RepositoryPackage.mfa_repository import StoredTotp
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
 from H_ServiceImplementationPackage.audit_recorder import AuditRecorder
+from H_ServiceImplementationPackage.password_recovery_tools import RecoveryTools
+from H_ServiceImplementationPackage.security_notices import commit_failure
 
 logger = logging.getLogger("auth_service.mfa")
 
@@ -131,6 +133,7 @@ class FailureCounter:
     throttle: LoginThrottle
     audit: AuditRecorder
     client: ClientInfo
+    notices: RecoveryTools | None = None
     pending: LoginAttempt | None = None
 
     def account_key(self, user_id: int) -> str:
@@ -156,11 +159,7 @@ class FailureCounter:
         """In the open unit of work: roll back what it holds, commit only the failure rows."""
         filled = self.pending.failed() if self.pending is not None else []
         self.pending = None
-        events = self.audit.failure_with_lockouts(event, user_id, code, filled)
-        uow.rollback()
-        for audit_event in events:
-            uow.audit.add(audit_event)
-        uow.commit()
+        commit_failure(uow, self.audit, self.notices, event, user_id, code, filled)
 
 
 Method = TypeVar("Method", bound=Callable[..., Any])

@@ -54,6 +54,7 @@ from H_ServiceImplementationPackage.mfa_rules import (
     releasing_attempts,
     step_up,
 )
+from H_ServiceImplementationPackage.password_recovery_tools import RecoveryTools
 
 SECOND_FACTOR_AMR = ("pwd", "otp")
 
@@ -70,14 +71,18 @@ class MfaService(MfaServiceInterface):
         throttle: LoginThrottle | None = None,
         audit: AuditRecorder | None = None,
         client: ClientInfo = NO_CLIENT,
+        notices: RecoveryTools | None = None,
     ) -> None:
+        """`notices`: the lockout notice a failed check may mail."""
         self.uow = uow
         self.hasher = hasher
         self.sessions = sessions
         self.clock = clock
         self.check = check
         self.audit = audit or AuditRecorder(clock, client)
-        self.failures = FailureCounter(throttle or DisabledLoginThrottle(), self.audit, client)
+        self.failures = FailureCounter(
+            throttle or DisabledLoginThrottle(), self.audit, client, notices
+        )
 
     def status(self, user_id: int) -> MfaStatusOut:
         with self.uow:

@@ -32,7 +32,7 @@ from H_ServiceImplementationPackage.account_rules import end_all_tokens
 from H_ServiceImplementationPackage.audit_recorder import AuditRecorder
 from H_ServiceImplementationPackage.mail_outbox import enqueue
 from H_ServiceImplementationPackage.password_recovery_tools import RecoveryTools
-from H_ServiceImplementationPackage.security_notices import mail_password_changed
+from H_ServiceImplementationPackage.security_notices import commit_failure, mail_password_changed
 
 MAX_CODE_ATTEMPTS = 5
 RESET = TokenPurpose.PASSWORD_RESET.value
@@ -69,7 +69,7 @@ class PasswordRecoveryService(PasswordRecoveryServiceInterface):
             user = self.uow.users.get(user_id) if user_id is not None else None
             if user is None:
                 return
-            self.uow.one_time_tokens.spend_all_of_user(user.id, now, RESET)
+            self.uow.one_time_tokens.spend_all_of_user(user.id, now, (RESET,))
             lifetime = self.tools.reset_lifetime
             issued = self.tools.issue_token(
                 self.uow, user.id, TokenPurpose.PASSWORD_RESET, now, lifetime
@@ -89,7 +89,7 @@ class PasswordRecoveryService(PasswordRecoveryServiceInterface):
     def reset_with_token(self, token: str, new_password: str) -> None:
         with self.uow:
             record = self.uow.one_time_tokens.live_by_hash(
-                hash_token(token), RESET, self.clock.now()
+                hash_token(token), (RESET,), self.clock.now()
             )
             if record is None:
                 raise InvalidResetTokenError()
@@ -123,24 +123,42 @@ class PasswordRecoveryService(PasswordRecoveryServiceInterface):
         now = self.clock.now()
         with self.uow:
             record = self.uow.one_time_tokens.live_by_hash(
-                hash_token(token), TokenPurpose.NOT_ME.value, now
+                hash_token(token), (TokenPurpose.NOT_ME.value,), now
             )
             user = self.uow.users.get(record.user_id) if record is not None else None
             if record is None or user is None or not self.uow.one_time_tokens.spend(record.id, now):
                 raise InvalidNoticeTokenError()
-            end_all_tokens(self.uow, user, now)
+            old_email = record.email
+            end_all_tokens(self.uow, user, now)  # this also cancels a pending email change
             self.audit.add(self.uow, AuditEventType.NOT_ME, user.id)
+            if old_email is not None and self._can_restore(user.id, user.email, old_email):
+                user.email = old_email
+                user.email_verified_at = now  # this link was opened from that mailbox
+                user.updated_at = now
+                self.uow.users.save(user)
+                self.audit.add(self.uow, AuditEventType.EMAIL_RESTORE, user.id)
             self.uow.commit()
+
+    def _can_restore(self, user_id: int, current: str, old_email: str) -> bool:
+        """An email change the link's owner did not want was confirmed: give the old address
+        back, unless another account has taken it since."""
+        if current.lower() == old_email.lower():
+            return False
+        owner = self.uow.users.id_by_email(old_email)
+        return owner is None or owner == user_id
 
     def _wrong_code(self, attempt: LoginAttempt, user_id: int | None) -> NoReturn:
         """A failed sign-in of the account: counted, audited (with a lockout it causes)."""
-        events = self.audit.failure_with_lockouts(
-            AuditEventType.PASSWORD_RESET, user_id, InvalidResetCodeError.code, attempt.failed()
-        )
         with self.uow:
-            for event in events:
-                self.uow.audit.add(event)
-            self.uow.commit()
+            commit_failure(
+                self.uow,
+                self.audit,
+                self.tools,
+                AuditEventType.PASSWORD_RESET,
+                user_id,
+                InvalidResetCodeError.code,
+                attempt.failed(),
+            )
         raise InvalidResetCodeError()
 
     def _set_password(

@@ -1,4 +1,5 @@
-"""What password recovery and the security notices need, built once per application."""
+"""What password recovery, email verification and the security notices need, built once per
+application."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ class RecoveryTools:
     composer: MailComposer
     reset_lifetime: timedelta
     wake_sender: Callable[[], None]
+    verify_lifetime: timedelta = timedelta(hours=24)
+    # LOGIN_FAILURE_WINDOW_SECONDS: at most one lockout notice per account in this time.
+    lockout_notice_interval: timedelta = timedelta(minutes=15)
 
     def issue_token(
         self,
@@ -30,9 +34,10 @@ class RecoveryTools:
         purpose: TokenPurpose,
         now: datetime,
         lifetime: timedelta,
+        email: str | None = None,
     ) -> IssuedSecret:
-        """A new one-time token (and its code) of the account, stored as hashes in the
-        caller's unit of work; the plain ones are for the mail."""
+        """A new one-time token (and its code) of the account, about `email` when given,
+        stored as hashes in the caller's unit of work; the plain ones are for the mail."""
         issued = self.secrets.issue()
         uow.one_time_tokens.add(
             OneTimeToken(
@@ -43,6 +48,7 @@ class RecoveryTools:
                 code_attempts=0,
                 created_at=now,
                 expires_at=now + lifetime,
+                email=email,
             )
         )
         return issued

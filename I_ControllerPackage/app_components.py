@@ -116,6 +116,7 @@ def build_login_throttle(
         max_failures_per_address=settings.LOGIN_MAX_FAILURES_PER_ADDRESS,
         register=settings.register_rate_limits,
         reset_request=settings.reset_request_rate_limits,
+        verify_request=settings.verify_request_rate_limits,
     )
     name_key_secret = hashlib.sha256(
         b"auth-service login throttle\0" + settings.secret_key().encode("utf-8")

@@ -26,6 +26,7 @@ from I_ControllerPackage import (
     audit_routes,
     auth_routes,
     docs_routes,
+    email_routes,
     health_routes,
     key_admin_routes,
     metrics_routes,
@@ -52,13 +53,15 @@ from I_ControllerPackage.security_headers import SecurityHeadersMiddleware
 logger = logging.getLogger("auth_service")
 
 # The routes that take a form besides JSON: the OAuth2 password flow, token introspection
-# (RFC 7662) and the recovery pages.
+# (RFC 7662), and the recovery and email verification pages.
 FORM_PATHS = (
     "/login",
     well_known_routes.INTROSPECTION_PATH,
     "/password/forgot",
     "/password/reset",
     "/account/not-me",
+    "/email/verify",
+    "/email/verify/resend",
 )
 
 API_DESCRIPTION = """
@@ -74,6 +77,7 @@ OPENAPI_TAGS = [
     {"name": "mfa", "description": "Two-factor sign-in (TOTP) and recovery codes."},
     {"name": "account", "description": "The signed-in account itself."},
     {"name": "recovery", "description": "A forgotten password: a mailed link and code."},
+    {"name": "email", "description": "Proving an email address: a mailed link and code."},
     {"name": "users", "description": "Accounts, for admins."},
     {"name": "audit", "description": "The audit trail, for admins."},
     {"name": "keys", "description": "Signing keys: JWKS, discovery, introspection, rotation."},
@@ -224,6 +228,7 @@ def create_app(
     app.include_router(session_routes.router)
     app.include_router(account_routes.router)
     app.include_router(recovery_routes.router)
+    app.include_router(email_routes.router)
     app.include_router(user_admin_routes.router)
     app.include_router(audit_routes.router)
     app.include_router(metrics_routes.router)

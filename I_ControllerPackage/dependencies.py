@@ -25,6 +25,9 @@ from E_SecurityPackage.login_throttle import (
 from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
 from G_ServiceFunctionPackage.access_check_service_function import AccessCheckServiceInterface
 from G_ServiceFunctionPackage.audit_service_function import AuditServiceInterface
+from G_ServiceFunctionPackage.email_address_service_function import (
+    EmailAddressServiceInterface,
+)
 from G_ServiceFunctionPackage.login_service_function import AuthServiceInterface
 from G_ServiceFunctionPackage.mfa_service_function import MfaServiceInterface
 from G_ServiceFunctionPackage.password_recovery_service_function import (
@@ -35,6 +38,9 @@ from G_ServiceFunctionPackage.user_admin_service_function import UserAdminServic
 from H_ServiceImplementationPackage.access_check_service_implementation import AccessCheckService
 from H_ServiceImplementationPackage.audit_recorder import AuditRecorder
 from H_ServiceImplementationPackage.audit_service_implementation import AuditService
+from H_ServiceImplementationPackage.email_address_service_implementation import (
+    EmailAddressService,
+)
 from H_ServiceImplementationPackage.login_service_implementation import AuthService
 from H_ServiceImplementationPackage.mfa_service_implementation import MfaService
 from H_ServiceImplementationPackage.password_recovery_service_implementation import (
@@ -131,6 +137,7 @@ async def get_auth_service(
         client=client,
         second_factor=security.second_factor,
         notices=request.app.state.recovery_tools,
+        require_verified_email=request.app.state.settings.REQUIRE_VERIFIED_EMAIL,
     )
 
 
@@ -149,6 +156,7 @@ async def get_mfa_service(
         throttle=throttle,
         audit=audit,
         client=client,
+        notices=request.app.state.recovery_tools,
     )
 
 
@@ -168,6 +176,16 @@ async def get_password_recovery_service(
         client,
         tools,
     )
+
+
+async def get_email_address_service(
+    request: Request, uow: UnitOfWorkDep, client: ClientInfoDep
+) -> EmailAddressServiceInterface:
+    security = _security(request)
+    throttle: LoginThrottle = request.app.state.throttle
+    tools: RecoveryTools = request.app.state.recovery_tools
+    audit = AuditRecorder(security.clock, client)
+    return EmailAddressService(uow, security.clock, throttle, audit, client, tools)
 
 
 def access_check_of(request: Request) -> AccessCheckServiceInterface:
@@ -205,6 +223,7 @@ MfaServiceDep = Annotated[MfaServiceInterface, Depends(get_mfa_service)]
 SessionServiceDep = Annotated[SessionServiceInterface, Depends(get_session_service)]
 UserAdminServiceDep = Annotated[UserAdminServiceInterface, Depends(get_user_admin_service)]
 AuditServiceDep = Annotated[AuditServiceInterface, Depends(get_audit_service)]
+EmailAddressServiceDep = Annotated[EmailAddressServiceInterface, Depends(get_email_address_service)]
 RecoveryServiceDep = Annotated[
     PasswordRecoveryServiceInterface, Depends(get_password_recovery_service)
 ]

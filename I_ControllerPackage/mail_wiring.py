@@ -73,5 +73,7 @@ def build_mail_parts(
         composer=MailComposer(mail_base_url(settings)),
         reset_lifetime=timedelta(minutes=settings.RESET_TOKEN_EXPIRE_MINUTES),
         wake_sender=dispatcher.wake,
+        verify_lifetime=timedelta(hours=settings.VERIFY_TOKEN_EXPIRE_HOURS),
+        lockout_notice_interval=timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS),
     )
     return MailParts(sender, drainer, dispatcher, recovery)

@@ -69,11 +69,14 @@ if MULTIPROCESS_DIRECTORY is not None:
 # `_created` series double the output and are not kept in multi-process mode anyway.
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
-SIGN_IN_ROUTES = ("/login", "/users/code")
+# /login/mfa is a sign-in's second step: a /login answered `mfa_required` counts as the
+# password step's success, and the second step counts again there.
+SIGN_IN_ROUTES = ("/login", "/login/mfa", "/users/code")
 SIGN_IN_OUTCOMES = (
     "success",
     "invalid_credentials",
     "disabled",
+    "unverified",
     "locked",
     "invalid_request",
     "unavailable",
@@ -117,7 +120,7 @@ HTTP_REQUESTS_IN_PROGRESS = Gauge(
 )
 SIGN_INS = Counter(
     "auth_sign_ins",
-    "Sign-in attempts (/login, /users/code) by outcome.",
+    "Sign-in attempts (/login, /login/mfa, /users/code) by outcome.",
     ("route", "outcome"),
 )
 REGISTRATIONS = Counter(

@@ -21,6 +21,17 @@ PAGE = """<!doctype html>
 """
 
 
+CODE_FIELD = """
+<p><label>The 8-digit code of the mail<br>
+<input name="code" required inputmode="numeric" pattern="[0-9]{8}" maxlength="8"
+ autocomplete="one-time-code"></label></p>"""
+
+
+def email_field(label: str) -> str:
+    return f"""<p><label>{escape(label, quote=False)}<br>
+<input type="email" name="email" required autocomplete="email" maxlength="320"></label></p>"""
+
+
 def page(title: str, content: str, status_code: int = 200) -> HTMLResponse:
     return HTMLResponse(PAGE.format(title=escape(title), content=content), status_code)
 
@@ -28,9 +39,8 @@ def page(title: str, content: str, status_code: int = 200) -> HTMLResponse:
 def forgot_page() -> HTMLResponse:
     return page(
         "Forgot your password?",
-        """<form method="post" action="/password/forgot">
-<p><label>Your account's email address<br>
-<input type="email" name="email" required autocomplete="email" maxlength="320"></label></p>
+        f"""<form method="post" action="/password/forgot">
+{email_field("Your account's email address")}
 <p><button type="submit">Send me a link and a code</button></p>
 </form>""",
     )
@@ -41,11 +51,7 @@ def reset_page(token: str | None) -> HTMLResponse:
     if token:
         fields = f'<input type="hidden" name="token" value="{escape(token, quote=True)}">'
     else:
-        fields = """<p><label>Your account's email address<br>
-<input type="email" name="email" required autocomplete="email" maxlength="320"></label></p>
-<p><label>The 8-digit code of the mail<br>
-<input name="code" required inputmode="numeric" pattern="[0-9]{8}" maxlength="8"
- autocomplete="one-time-code"></label></p>"""
+        fields = email_field("Your account's email address") + CODE_FIELD
     return page(
         "Choose a new password",
         f"""<form method="post" action="/password/reset">
@@ -63,7 +69,8 @@ def not_me_page(token: str | None) -> HTMLResponse:
     return page(
         "It was not me",
         f"""<p>Sign every device out of this account, whoever it is: the next sign-in needs the
-password. Then choose a new password.</p>
+password. An email change you did not ask for is cancelled, or undone if it was already
+confirmed. Then choose a new password.</p>
 <form method="post" action="/account/not-me">
 <input type="hidden" name="token" value="{value}">
 <p><button type="submit">Sign every device out</button></p>

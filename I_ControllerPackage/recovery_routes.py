@@ -4,7 +4,7 @@ link opens one), whose POST answers a page too; JSON clients get JSON."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from C_SchemaPackage.recovery_schemas import (
     AcceptedOut,
     ForgotPasswordRequest,
+    MailRequest,
     NotMeRequest,
     ResetPasswordRequest,
 )
@@ -72,6 +73,26 @@ async def answer(as_form: bool, action: Awaitable[None], wording: PageWording, j
     return json
 
 
+async def accept_mail_request(
+    body: MailRequest,
+    as_form: bool,
+    admit: Callable[[str], None],
+    send: Callable[[str], None],
+    background: BackgroundTasks,
+    accepted: str,
+) -> Any:
+    """202 with `accepted` for any address `admit` lets through (its rate limits); `send`
+    looks the address up and mails after the answer is sent, so an unknown address answers
+    exactly as fast as a known one."""
+
+    async def admit_then_send() -> None:
+        await run_blocking(admit, body.email)
+        background.add_task(run_blocking, send, body.email)
+
+    wording = PageWording("Check your mail", accepted, "Please wait", 202)
+    return await answer(as_form, admit_then_send(), wording, AcceptedOut(detail=accepted))
+
+
 FORGOT_ACCEPTED = (
     "If an account uses this address, a message with a link and a code is on its way. "
     "The link and the code work once, for a limited time."
@@ -100,14 +121,8 @@ async def forgot_password(
     request: Request, service: RecoveryServiceDep, background: BackgroundTasks
 ) -> Any:
     body, as_form = await read_json_or_form(request, ForgotPasswordRequest)
-
-    async def admit() -> None:
-        await run_blocking(service.admit_reset_request, body.email)
-        # After the answer is sent: an unknown address answers exactly as fast as a known one.
-        background.add_task(run_blocking, service.request_reset, body.email)
-
-    wording = PageWording("Check your mail", FORGOT_ACCEPTED, "Please wait", 202)
-    return await answer(as_form, admit(), wording, AcceptedOut(detail=FORGOT_ACCEPTED))
+    admit, send = service.admit_reset_request, service.request_reset
+    return await accept_mail_request(body, as_form, admit, send, background, FORGOT_ACCEPTED)
 
 
 @router.get("/password/reset", response_class=HTMLResponse, include_in_schema=False)

@@ -24,6 +24,9 @@ INVALID_REQUEST_STATUSES = frozenset({400, 404, 405, 413, 415, 422})
 SIGN_IN_CODES: Mapping[str, str] = {
     "INVALID_CREDENTIALS": "invalid_credentials",
     "ACCOUNT_DISABLED": "disabled",
+    "EMAIL_NOT_VERIFIED": "unverified",
+    "INVALID_MFA_TOKEN": "invalid_credentials",
+    "INVALID_MFA_CODE": "invalid_credentials",
     "TOO_MANY_REQUESTS": "locked",
 }
 REGISTRATION_CODES: Mapping[str, str] = {

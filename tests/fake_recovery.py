@@ -3,6 +3,7 @@ end everything of an account (they spend its one-time tokens)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from B_EntityPackage.recovery_entities import OneTimeToken
@@ -23,9 +24,19 @@ class FakeOneTimeTokenRepository(OneTimeTokenRepository):
     def _live(self, now: datetime) -> list[OneTimeToken]:
         return [t for t in self.tokens if t.used_at is None and t.expires_at > now]
 
-    def live_by_hash(self, token_hash: str, purpose: str, now: datetime) -> OneTimeToken | None:
-        found = [t for t in self._live(now) if t.token_hash == token_hash and t.purpose == purpose]
+    def live_by_hash(
+        self, token_hash: str, purposes: Collection[str], now: datetime
+    ) -> OneTimeToken | None:
+        found = [t for t in self._live(now) if t.token_hash == token_hash and t.purpose in purposes]
         return found[0] if found else None
+
+    def newest_live_for_email(self, email: str, purpose: str, now: datetime) -> OneTimeToken | None:
+        found = [
+            t
+            for t in self._live(now)
+            if t.purpose == purpose and (t.email or "").lower() == email.lower()
+        ]
+        return found[-1] if found else None
 
     def newest_live_of_user(self, user_id: int, purpose: str, now: datetime) -> OneTimeToken | None:
         found = [t for t in self._live(now) if t.user_id == user_id and t.purpose == purpose]
@@ -45,11 +56,11 @@ class FakeOneTimeTokenRepository(OneTimeTokenRepository):
         token.used_at = now
         return True
 
-    def spend_all_of_user(self, user_id: int, now: datetime, purpose: str | None = None) -> int:
+    def spend_all_of_user(self, user_id: int, now: datetime, purposes: Collection[str]) -> int:
         spent = 0
         for token in self.tokens:
             mine = token.user_id == user_id and token.used_at is None
-            if mine and (purpose is None or token.purpose == purpose):
+            if mine and token.purpose in purposes:
                 token.used_at = now
                 spent += 1
         return spent

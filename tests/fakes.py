@@ -38,18 +38,7 @@ from tests.support import STRONG_PASSWORD, TEST_SECRET_KEY, FakeClock
 CLIENT = ClientInfo(ip="203.0.113.7", user_agent="pytest-agent/1.0")
 REFRESH_LIFETIME = timedelta(days=7)
 
-COLUMNS = (
-    "id",
-    "username",
-    "email",
-    "full_name",
-    "hashed_password",
-    "role",
-    "is_active",
-    "token_version",
-    "created_at",
-    "updated_at",
-)
+COLUMNS = tuple(column.key for column in User.__table__.columns)
 
 
 def _row_of(user: User) -> dict[str, Any]:
@@ -154,6 +143,19 @@ class FakeUserRepository(UserRepository):
 
     def delete(self, user: User) -> None:
         self._deleted.add(user.id)
+
+    def id_by_email(self, email: str) -> int | None:
+        for user_id in self._visible_ids():
+            if self._object(user_id).email.lower() == email.lower():
+                return user_id
+        return None
+
+    def claim_lockout_notice(self, user_id: int, now: datetime, quiet_since: datetime) -> bool:
+        user = self._object(user_id)
+        if user.lockout_notice_at is not None and user.lockout_notice_at > quiet_since:
+            return False
+        user.lockout_notice_at = now
+        return True
 
     def pending_deletions(self) -> set[int]:
         """The users this unit of work deletes (for the sessions' ON DELETE CASCADE)."""

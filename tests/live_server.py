@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import FAST_ARGON2, TEST_SECRET_KEY
+from tests.support import FAST_ARGON2, TEST_MAIL_DIR, TEST_SECRET_KEY
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 APP = "I_ControllerPackage.logic_controller:app"
@@ -61,6 +61,7 @@ def settings_env(database_url: str, **overrides: str) -> dict[str, str]:
         "APP_ENV": "test",
         # The [abuse] limits, once they exist, must not throttle a test's burst of requests.
         "RATE_LIMIT_ENABLED": "false",
+        "MAIL_DIR": TEST_MAIL_DIR,
         **{key: str(value) for key, value in FAST_ARGON2.items()},
     }
     values.update(overrides)

@@ -18,13 +18,19 @@ from aiosmtpd.controller import Controller
 from tests.live_server import free_port
 
 TOKEN_IN_LINK = re.compile(r"/password/reset\?token=([A-Za-z0-9_\-%]+)")
+VERIFY_TOKEN_IN_LINK = re.compile(r"/email/verify\?token=([A-Za-z0-9_\-%]+)")
 CODE = re.compile(r"code[^0-9]*([0-9]{8})")
 
 
-class Inbox:
-    """aiosmtpd's handler: every accepted message, parsed."""
+VERIFICATION_SUBJECTS = ("Confirm your email address",)
 
-    def __init__(self) -> None:
+
+class Inbox:
+    """aiosmtpd's handler: every accepted message, parsed; except those with one of the
+    `skip_subjects` (tests of other mails leave out the verification mail of registration)."""
+
+    def __init__(self, skip_subjects: tuple[str, ...] = ()) -> None:
+        self.skip_subjects = skip_subjects
         self.messages: list[EmailMessage] = []
         self.recipients: list[list[str]] = []
         self._arrived = threading.Condition()
@@ -35,6 +41,8 @@ class Inbox:
             return self.refuse_with
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
+        if message["Subject"] in self.skip_subjects:
+            return "250 Message accepted for delivery"
         with self._arrived:
             self.messages.append(message)
             self.recipients.append(list(envelope.rcpt_tos))
@@ -59,8 +67,8 @@ class Inbox:
 
 
 @contextmanager
-def smtp_server() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
+def smtp_server(skip_subjects: tuple[str, ...] = ()) -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox(skip_subjects)
     port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
@@ -86,6 +94,12 @@ def html_of(message: EmailMessage) -> str:
 
 def reset_token_of(message: EmailMessage) -> str:
     match = TOKEN_IN_LINK.search(text_of(message))
+    assert match, text_of(message)
+    return match.group(1)
+
+
+def verify_token_of(message: EmailMessage) -> str:
+    match = VERIFY_TOKEN_IN_LINK.search(text_of(message))
     assert match, text_of(message)
     return match.group(1)
 

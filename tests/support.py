@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +23,10 @@ STRONG_PASSWORD = "correct horse battery staple"
 OTHER_STRONG_PASSWORD = "purple monkey dishwasher 42"
 # Cheap Argon2 parameters keep the suite fast; tests of the real parameters set their own.
 FAST_ARGON2 = {"ARGON2_MEMORY_KIB": 1024, "ARGON2_TIME_COST": 1, "ARGON2_PARALLELISM": 1}
+# Where the apps of tests without an SMTP server write their mail (registration mails a
+# verification link), instead of the checkout's ./mail; removed when the run ends.
+TEST_MAIL_DIR = tempfile.mkdtemp(prefix="auth-service-test-mail-")
+atexit.register(shutil.rmtree, TEST_MAIL_DIR, True)
 
 
 def in_ci() -> bool:
@@ -31,6 +38,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "DATABASE_URL": database_url,
         "SECRET_KEY": TEST_SECRET_KEY,
         "APP_ENV": "test",
+        "MAIL_DIR": TEST_MAIL_DIR,
         **FAST_ARGON2,
     }
     values.update(overrides)

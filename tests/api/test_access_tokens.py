@@ -77,6 +77,7 @@ def test_valid_token_reads_me(client: TestClient) -> None:
         "is_active",
         "created_at",
         "updated_at",
+        "email_verified",
     }
     assert created["role"] == "user"
     assert created["is_active"] is True

@@ -123,13 +123,14 @@ def test_wrong_current_password_changes_nothing(
 
 
 def test_change_email_with_current_password(client: TestClient, alice: dict[str, Any]) -> None:
+    """The new address takes effect once it confirms (tests/api/test_email_change.py)."""
     body = {"email": "Alice.New@EXAMPLE.ORG", "current_password": STRONG_PASSWORD}
     response = update(client, alice, body)
     assert response.status_code == 200, response.text
-    assert response.json()["email"] == "Alice.New@example.org"
-    assert read_me(client, alice)["email"] == "Alice.New@example.org"
-    assert login_status(client, "alice.new@example.org", STRONG_PASSWORD) == 200
-    assert login_status(client, "alice@example.com", STRONG_PASSWORD) == 401
+    assert response.json()["email"] == "alice@example.com"
+    assert read_me(client, alice)["email"] == "alice@example.com"
+    assert login_status(client, "alice.new@example.org", STRONG_PASSWORD) == 401
+    assert login_status(client, "alice@example.com", STRONG_PASSWORD) == 200
 
 
 def test_password_change_ends_old_tokens(client: TestClient, alice: dict[str, Any]) -> None:

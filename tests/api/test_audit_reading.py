@@ -41,34 +41,48 @@ def test_filters_and_pages(client: TestClient, admin: dict[str, str], clock: Fak
     everything = read(client, admin)
     ids = [item["id"] for item in everything["items"]]
     assert ids == sorted(ids)
-    assert everything["total"] == len(ids) == 6  # root's register and login, then 4
+    # root's register and login, then each registration with its verification mail, and 2
+    assert everything["total"] == len(ids) == 8
     assert (everything["offset"], everything["limit"]) == (0, 50)
 
     page = read(client, admin, offset=2, limit=2)
     assert [item["id"] for item in page["items"]] == ids[2:4]
-    assert (page["total"], page["offset"], page["limit"]) == (6, 2, 2)
+    assert (page["total"], page["offset"], page["limit"]) == (8, 2, 2)
     assert read(client, admin, offset=10)["items"] == []
 
-    assert [r[0] for r in rows(client, admin, user_id=bob)] == ["register", "login"]
+    assert [r[0] for r in rows(client, admin, user_id=bob)] == [
+        "register",
+        "email_verify_request",
+        "login",
+    ]
     assert rows(client, admin, event_type="register", user_id=alice) == [
         ("register", "success", alice, None, None)
     ]
     since = rows(client, admin, since=middle.isoformat())
-    assert [(r[0], r[2]) for r in since] == [("register", bob), ("login", bob), ("login", alice)]
+    assert [(r[0], r[2]) for r in since] == [
+        ("register", bob),
+        ("email_verify_request", bob),
+        ("login", bob),
+        ("login", alice),
+    ]
     until = rows(client, admin, until=middle.isoformat())
-    assert [r[0] for r in until] == ["register", "login", "register"]
+    assert [r[0] for r in until] == ["register", "login", "register", "email_verify_request"]
     window = rows(
         client,
         admin,
         since=middle.isoformat(),
         until=(middle + timedelta(minutes=3)).isoformat(),
     )
-    assert [(r[0], r[2]) for r in window] == [("register", bob), ("login", bob)]
+    assert [(r[0], r[2]) for r in window] == [
+        ("register", bob),
+        ("email_verify_request", bob),
+        ("login", bob),
+    ]
     naive = middle.astimezone(UTC).replace(tzinfo=None).isoformat()
     assert rows(client, admin, since=naive) == since
     other_zone = middle.astimezone(datetime.now().astimezone().tzinfo).isoformat()
     assert rows(client, admin, since=other_zone) == since
-    assert read(client, admin, since=(start - timedelta(days=1)).isoformat())["total"] == 6
+    assert read(client, admin, since=(start - timedelta(days=1)).isoformat())["total"] == 8
     assert read(client, admin, since=middle.isoformat(), until=start.isoformat())["total"] == 0
     assert read(client, admin, user_id=2**63 - 1)["total"] == 0
 

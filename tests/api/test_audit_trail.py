@@ -49,6 +49,7 @@ def test_sign_up_and_sign_in_events(client: TestClient, admin: dict[str, str]) -
     assert sign_in(client, "alice", STRONG_PASSWORD, "/users/code").status_code == 200
     assert rows(client, admin, user_id=alice) == [
         ("register", "success", alice, None, None),
+        ("email_verify_request", "success", alice, None, None),
         ("login", "failure", alice, None, "INVALID_CREDENTIALS"),
         ("login", "success", alice, None, None),
         ("credentials_check", "failure", alice, None, "INVALID_CREDENTIALS"),
@@ -91,6 +92,7 @@ def test_a_disabled_account_is_recorded_after_the_right_password(
     root = client.get("/users/me", headers=admin).json()["id"]
     assert rows(client, admin, user_id=alice) == [
         ("register", "success", alice, None, None),
+        ("email_verify_request", "success", alice, None, None),
         ("account_disable", "success", alice, root, None),
         ("login", "failure", alice, None, "ACCOUNT_DISABLED"),
         ("account_enable", "success", alice, root, None),
@@ -105,9 +107,10 @@ def test_lockout_is_recorded_once_when_a_window_fills(
         sign_in(client, "alice", WRONG)
     for _ in range(3):
         assert sign_in(client, "alice", STRONG_PASSWORD).status_code == 429
-    assert rows(client, admin, user_id=alice)[-2:] == [
+    assert rows(client, admin, user_id=alice)[-3:] == [
         ("login", "failure", alice, None, "INVALID_CREDENTIALS"),
         ("lockout", "failure", alice, None, "LOGIN_MAX_FAILURES"),
+        ("lockout_notice", "success", alice, None, None),  # the owner is mailed
     ]
     assert len(rows(client, admin, user_id=alice, event_type="login")) == 5
     assert len(rows(client, admin, event_type="lockout")) == 1
@@ -131,6 +134,7 @@ def test_session_events(client: TestClient, admin: dict[str, str]) -> None:
     assert second["access_token"]
     assert rows(client, admin, user_id=alice) == [
         ("register", "success", alice, None, None),
+        ("email_verify_request", "success", alice, None, None),
         ("login", "success", alice, None, None),
         ("login", "success", alice, None, None),
         ("refresh_reuse", "failure", alice, None, "REFRESH_TOKEN_REUSED"),
@@ -174,6 +178,7 @@ def test_own_account_changes(client: TestClient, admin: dict[str, str]) -> None:
     )
     assert changed.status_code == 200
     token = sign_in(client, "alice2", OTHER_STRONG_PASSWORD).json()["access_token"]
+    assert client.get("/users/me", headers=bearer(token)).json()["email"] == "alice@example.com"
     wrong = client.request("DELETE", "/delete", headers=bearer(token), json={"password": WRONG})
     assert wrong.status_code == 403
     gone = client.request(
@@ -182,11 +187,12 @@ def test_own_account_changes(client: TestClient, admin: dict[str, str]) -> None:
     assert gone.status_code == 204
     assert rows(client, admin, user_id=alice) == [
         ("register", "success", alice, None, None),
+        ("email_verify_request", "success", alice, None, None),
         ("login", "success", alice, None, None),
         ("email_change", "failure", alice, None, "INVALID_CURRENT_PASSWORD"),
         ("password_change", "failure", alice, None, "INVALID_CURRENT_PASSWORD"),
         ("account_update", "failure", alice, None, "INVALID_CURRENT_PASSWORD"),
-        ("email_change", "success", alice, None, None),
+        ("email_change_request", "success", alice, None, None),  # applied once confirmed
         ("username_change", "success", alice, None, None),
         ("password_change", "success", alice, None, None),
         ("login", "success", alice, None, None),
@@ -210,6 +216,7 @@ def test_admin_changes_name_the_admin(
     assert client.delete(f"/users/{bob}", headers=admin).status_code == 204
     assert rows(client, admin, user_id=bob) == [
         ("register", "success", bob, None, None),
+        ("email_verify_request", "success", bob, None, None),
         ("role_change", "success", bob, root, "ROLE_ADMIN"),
         ("role_change", "success", bob, root, "ROLE_USER"),
         ("email_change", "success", bob, root, None),

@@ -92,6 +92,7 @@ SWAPPED_USER = UserOut(
     is_active=True,
     created_at=datetime(2026, 1, 1, tzinfo=UTC),
     updated_at=datetime(2026, 1, 1, tzinfo=UTC),
+    email_verified=False,
 )
 
 

@@ -19,7 +19,7 @@ from I_ControllerPackage.app_factory import create_app
 from tests.admin_support import admin_headers, assert_error
 from tests.api.test_password_reset import mail_settings
 from tests.audit_support import rows
-from tests.mail_support import reset_token_of, smtp_server
+from tests.mail_support import VERIFICATION_SUBJECTS, reset_token_of, smtp_server
 from tests.mfa_support import (
     current_code,
     enable_totp,
@@ -182,7 +182,7 @@ def test_a_password_reset_leaves_the_second_factor_on(
 ) -> None:
     """Whoever can read the mailbox can choose a new password, but still needs the second
     factor to sign in."""
-    with smtp_server() as (inbox, port):
+    with smtp_server(VERIFICATION_SUBJECTS) as (inbox, port):
         app = create_app(mail_settings(settings, port), clock=clock)
         with TestClient(app) as mailed:
             register(mailed)

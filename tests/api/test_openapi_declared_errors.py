@@ -29,8 +29,9 @@ def operations(client: TestClient) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def test_every_operation_is_probed(client: TestClient) -> None:
-    # with /readyz, /metrics, /audit, MFA, recovery, /.well-known, introspection, the keys
-    assert len(operations(client)) == 35
+    # with /readyz, /metrics, /audit, MFA, recovery, email verification, /.well-known,
+    # introspection, the keys
+    assert len(operations(client)) == 37
 
 
 @pytest.mark.parametrize(

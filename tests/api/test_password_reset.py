@@ -16,7 +16,14 @@ from fastapi.testclient import TestClient
 
 from A_DatabasePackage.settings import Settings
 from I_ControllerPackage.app_factory import create_app
-from tests.mail_support import Inbox, reset_code_of, reset_token_of, smtp_server, text_of
+from tests.mail_support import (
+    VERIFICATION_SUBJECTS,
+    Inbox,
+    reset_code_of,
+    reset_token_of,
+    smtp_server,
+    text_of,
+)
 from tests.support import OTHER_STRONG_PASSWORD, STRONG_PASSWORD, FakeClock, bearer, register
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -47,7 +54,7 @@ def mail_settings(settings: Settings, port: int, **overrides: Any) -> Settings:
 
 @pytest.fixture
 def mailed(settings: Settings, clock: FakeClock) -> Iterator[Mailed]:
-    with smtp_server() as (inbox, port):
+    with smtp_server(VERIFICATION_SUBJECTS) as (inbox, port):
         app = create_app(mail_settings(settings, port), clock)
         with TestClient(app) as client:
             yield Mailed(client, inbox)
@@ -194,7 +201,7 @@ def test_a_code_allows_five_attempts(settings: Settings, clock: FakeClock) -> No
     """Wrong codes also count as failed sign-ins; here the limits are wide so the code's own
     bound shows: after five wrong codes even the right one is refused."""
     wide = settings.model_copy(update={"LOGIN_MAX_FAILURES": 100})
-    with smtp_server() as (inbox, port):
+    with smtp_server(VERIFICATION_SUBJECTS) as (inbox, port):
         app = create_app(mail_settings(wide, port), clock)
         with TestClient(app) as client:
             register(client)
@@ -288,10 +295,10 @@ def test_pending_mails_show_in_the_metrics(settings: Settings, clock: FakeClock)
         pass  # nothing listens there any more: every delivery fails and is retried later
     app = create_app(mail_settings(settings, port), clock)
     with TestClient(app) as client:
-        register(client)
+        register(client)  # the verification mail
         forgot(client)
         forgot(client, "nobody@example.com")
         deadline = time.monotonic() + 15
-        while "auth_mail_outbox_pending 1.0" not in client.get("/metrics").text:
+        while "auth_mail_outbox_pending 2.0" not in client.get("/metrics").text:
             assert time.monotonic() < deadline, client.get("/metrics").text
             time.sleep(0.1)

@@ -22,6 +22,7 @@ USER_OUT_KEYS = {
     "is_active",
     "created_at",
     "updated_at",
+    "email_verified",
 }
 
 

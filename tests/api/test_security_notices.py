@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from A_DatabasePackage.settings import Settings
 from I_ControllerPackage.app_factory import create_app
 from tests.api.test_password_reset import Mailed, mail_settings
-from tests.mail_support import reset_token_of, smtp_server, text_of
+from tests.mail_support import VERIFICATION_SUBJECTS, reset_token_of, smtp_server, text_of
 from tests.support import OTHER_STRONG_PASSWORD, STRONG_PASSWORD, FakeClock, bearer, register
 
 NOT_ME_LINK = re.compile(r"https://auth\.example\.com/account/not-me\?token=([A-Za-z0-9_\-]+)")
@@ -24,7 +24,7 @@ NOT_ME_LINK = re.compile(r"https://auth\.example\.com/account/not-me\?token=([A-
 @pytest.fixture
 def mailed(settings: Settings, clock: FakeClock) -> Iterator[Mailed]:
     with (
-        smtp_server() as (inbox, port),
+        smtp_server(VERIFICATION_SUBJECTS) as (inbox, port),
         TestClient(create_app(mail_settings(settings, port), clock)) as client,
     ):
         yield Mailed(client, inbox)

@@ -13,7 +13,7 @@ import pytest
 
 from tests.browser.conftest import WAIT_SECONDS
 from tests.live_server import PROJECT_ROOT, LiveServer, live_server, settings_env
-from tests.mail_support import Inbox, smtp_server, text_of
+from tests.mail_support import VERIFICATION_SUBJECTS, Inbox, smtp_server, text_of
 from tests.support import STRONG_PASSWORD
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ NEW_PASSWORD = "a passphrase typed in the browser"
 
 @pytest.fixture
 def mailing_server(database_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, Inbox]]:
-    with smtp_server() as (inbox, port):
+    with smtp_server(VERIFICATION_SUBJECTS) as (inbox, port):
         env = settings_env(
             database_url,
             SMTP_HOST="127.0.0.1",
