@@ -1,6 +1,7 @@
 """The settings of outgoing mail and account recovery (a part of Settings, kept apart).
 
-Mailed links start with PUBLIC_BASE_URL (in Settings: the discovery document uses it too)."""
+Mailed links start with PUBLIC_BASE_URL (in Settings: the discovery document uses it too);
+the limits on requests for mail are in abuse_settings."""
 
 from __future__ import annotations
 
@@ -17,7 +18,5 @@ class MailSettings(BaseModel):
     MAIL_FROM: str = "Auth service <no-reply@localhost>"
     MAIL_DIR: str = "./mail"
     RESET_TOKEN_EXPIRE_MINUTES: int = Field(default=30, ge=5, le=24 * 60)
-    RESET_REQUEST_RATE_LIMIT: str = "5/hour"
     VERIFY_TOKEN_EXPIRE_HOURS: int = Field(default=24, ge=1, le=24 * 14)
-    VERIFY_REQUEST_RATE_LIMIT: str = "5/hour"
     REQUIRE_VERIFIED_EMAIL: bool = False

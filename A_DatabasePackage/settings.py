@@ -7,18 +7,17 @@ layer needs, and every other package may import from here without creating a cyc
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from limits import RateLimitItem, parse_many
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
+from A_DatabasePackage.abuse_settings import AbuseSettings
 from A_DatabasePackage.mail_settings import MailSettings
 from A_DatabasePackage.mfa_settings import MfaSettings, split_keys
 from A_DatabasePackage.production_checks import (
@@ -42,20 +41,6 @@ DEFAULT_SQLITE_URL = "sqlite:///./auth.db"
 MFA_KEY_FROM_SECRET_KEY_PREFIX = "mfa-key-derived-from-secret-key\0"  # noqa: S105 (a label)
 # Where prometheus-client keeps every worker's metrics (I_ControllerPackage.metrics).
 METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
-
-
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def parse_rate_limits(value: str) -> tuple[RateLimitItem, ...]:
-    """`10/minute`, or several separated by `;` (`10/minute;100/day`), for the limits library."""
-    try:
-        items = tuple(parse_many(value))
-    except ValueError:
-        items = ()
-    if not items or any(item.amount < 1 for item in items):
-        raise ValueError(f"not a rate limit such as 10/minute: {value!r}")
-    return items
 
 
 CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
@@ -82,21 +67,7 @@ def available_cores() -> int:
     return min(cores, limit) if limit is not None else cores
 
 
-def parse_networks(value: str) -> tuple[IPNetwork, ...]:
-    """Comma-separated IPs or CIDRs (`10.0.0.0/8, 192.0.2.7`)."""
-    networks: list[IPNetwork] = []
-    for part in value.split(","):
-        item = part.strip()
-        if not item:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(item, strict=False))
-        except ValueError:
-            raise ValueError(f"not an IP address or network: {item!r}") from None
-    return tuple(networks)
-
-
-class Settings(BaseSettings, MailSettings, MfaSettings):
+class Settings(BaseSettings, MailSettings, MfaSettings, AbuseSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
         env_file_encoding="utf-8",
@@ -149,16 +120,8 @@ class Settings(BaseSettings, MailSettings, MfaSettings):
 
     METRICS_TOKEN: SecretStr | None = None
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    RATE_LIMIT_ENABLED: bool = True
-    ALLOW_PROCESS_LOCAL_LIMITS: bool = False
-    LOGIN_FAILURE_WINDOW_SECONDS: int = Field(default=900, ge=1, le=31 * 24 * 3600)
-    LOGIN_MAX_FAILURES: int = Field(default=5, ge=1)
-    LOGIN_MAX_FAILURES_PER_ACCOUNT: int = Field(default=100, ge=1)
-    LOGIN_MAX_FAILURES_PER_ADDRESS: int = Field(default=100, ge=1)
-    REGISTER_RATE_LIMIT: str = "10/minute"
     WEB_CONCURRENCY: int = Field(default_factory=lambda: available_cores(), ge=1, le=1024)
     HASH_CONCURRENCY: int | None = Field(default=None, ge=1, le=1024)
-    TRUSTED_PROXIES: str = ""
 
     @field_validator("SECRET_KEY")
     @classmethod
@@ -193,18 +156,6 @@ class Settings(BaseSettings, MailSettings, MfaSettings):
     @classmethod
     def _log_level_upper_case(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
-
-    @field_validator("REGISTER_RATE_LIMIT", "RESET_REQUEST_RATE_LIMIT", "VERIFY_REQUEST_RATE_LIMIT")
-    @classmethod
-    def _register_rate_limit_parses(cls, value: str) -> str:
-        parse_rate_limits(value)
-        return value
-
-    @field_validator("TRUSTED_PROXIES")
-    @classmethod
-    def _trusted_proxies_parse(cls, value: str) -> str:
-        parse_networks(value)
-        return value
 
     @model_validator(mode="after")
     def _production_is_safe(self) -> Settings:
@@ -268,22 +219,6 @@ class Settings(BaseSettings, MailSettings, MfaSettings):
     @property
     def cors_origins(self) -> list[str]:
         return [origin.strip() for origin in self.CORS_ORIGINS.split(",") if origin.strip()]
-
-    @property
-    def register_rate_limits(self) -> tuple[RateLimitItem, ...]:
-        return parse_rate_limits(self.REGISTER_RATE_LIMIT)
-
-    @property
-    def reset_request_rate_limits(self) -> tuple[RateLimitItem, ...]:
-        return parse_rate_limits(self.RESET_REQUEST_RATE_LIMIT)
-
-    @property
-    def verify_request_rate_limits(self) -> tuple[RateLimitItem, ...]:
-        return parse_rate_limits(self.VERIFY_REQUEST_RATE_LIMIT)
-
-    @property
-    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
-        return parse_networks(self.TRUSTED_PROXIES)
 
     @property
     def introspection_clients(self) -> dict[str, str]:

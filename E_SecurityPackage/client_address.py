@@ -14,7 +14,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from A_DatabasePackage.settings import IPNetwork
+from A_DatabasePackage.abuse_settings import IPNetwork
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

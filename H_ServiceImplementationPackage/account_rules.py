@@ -88,3 +88,19 @@ def audited_changes(
     if "username" in changes and changes["username"] != user.username:
         events.append(AuditEventType.USERNAME_CHANGE)
     return events
+
+
+def spend_for_account(
+    uow: AbstractUnitOfWork, user_id: int, token_id: int, now: datetime
+) -> User | None:
+    """Spend a mailed one-time token and load its account afresh; None when the token was
+    already spent (another request won) or the account is gone.
+
+    The account's row is locked first (PostgreSQL), so two links of one account used at once
+    (an email change's confirmation and its "it was not me") run one after the other, each on
+    a fresh read, and always take their locks in the same order; on SQLite the spend's write
+    takes the database's write lock before the account is read."""
+    uow.users.account_view(user_id, lock=True)
+    if not uow.one_time_tokens.spend(token_id, now):
+        return None
+    return uow.users.get(user_id)

@@ -27,6 +27,7 @@ from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
 from G_ServiceFunctionPackage.email_address_service_function import (
     EmailAddressServiceInterface,
 )
+from H_ServiceImplementationPackage.account_rules import spend_for_account
 from H_ServiceImplementationPackage.audit_recorder import AuditRecorder
 from H_ServiceImplementationPackage.email_address_rules import mail_verification
 from H_ServiceImplementationPackage.password_recovery_service_implementation import (
@@ -149,14 +150,13 @@ class EmailAddressService(EmailAddressServiceInterface):
     def _prove(self, proof: _Proof, refusal: ServiceError) -> EmailVerifiedOut:
         now = self.clock.now()
         with self.uow:
-            user = self.uow.users.get(proof.user_id)
+            # A refusal below rolls the spend back.
+            user = spend_for_account(self.uow, proof.user_id, proof.token_id, now)
             if user is None or not user.is_active:
-                raise refusal
+                raise refusal  # another request used it first, or the account is disabled
             changes = proof.purpose == CHANGE
             if not changes and user.email.lower() != proof.email.lower():
                 raise refusal  # a link to an address the account no longer uses
-            if not self.uow.one_time_tokens.spend(proof.token_id, now):
-                raise refusal  # another request used it first
             if changes:
                 self.uow.one_time_tokens.spend_all_of_user(user.id, now, (VERIFY, CHANGE))
                 user.email = proof.email

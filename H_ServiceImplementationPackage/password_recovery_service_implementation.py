@@ -28,7 +28,7 @@ from F_RepositoryPackage.unit_of_work import AbstractUnitOfWork
 from G_ServiceFunctionPackage.password_recovery_service_function import (
     PasswordRecoveryServiceInterface,
 )
-from H_ServiceImplementationPackage.account_rules import end_all_tokens
+from H_ServiceImplementationPackage.account_rules import end_all_tokens, spend_for_account
 from H_ServiceImplementationPackage.audit_recorder import AuditRecorder
 from H_ServiceImplementationPackage.mail_outbox import enqueue
 from H_ServiceImplementationPackage.password_recovery_tools import RecoveryTools
@@ -125,10 +125,12 @@ class PasswordRecoveryService(PasswordRecoveryServiceInterface):
             record = self.uow.one_time_tokens.live_by_hash(
                 hash_token(token), (TokenPurpose.NOT_ME.value,), now
             )
-            user = self.uow.users.get(record.user_id) if record is not None else None
-            if record is None or user is None or not self.uow.one_time_tokens.spend(record.id, now):
+            if record is None:
                 raise InvalidNoticeTokenError()
             old_email = record.email
+            user = spend_for_account(self.uow, record.user_id, record.id, now)
+            if user is None:
+                raise InvalidNoticeTokenError()
             end_all_tokens(self.uow, user, now)  # this also cancels a pending email change
             self.audit.add(self.uow, AuditEventType.NOT_ME, user.id)
             if old_email is not None and self._can_restore(user.id, user.email, old_email):

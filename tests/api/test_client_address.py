@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from A_DatabasePackage.settings import Settings, parse_networks
+from A_DatabasePackage.abuse_settings import parse_networks
+from A_DatabasePackage.settings import Settings
 from E_SecurityPackage.client_address import TrustedProxies, parse_address
 from I_ControllerPackage.app_factory import create_app
 from tests.support import bearer, login, make_settings, register

@@ -5,7 +5,9 @@ device out."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
 from typing import Any
 
@@ -229,3 +231,29 @@ def test_the_change_is_in_the_audit_trail(mailed: Mailed) -> None:
     admin = admin_headers(client.app, client)  # type: ignore[arg-type]
     events = [row[0] for row in rows(client, admin, user_id=alice["id"])]
     assert events.index("email_change_request") < events.index("email_change")
+
+
+def test_a_confirmation_racing_the_cancel_link_always_ends_on_the_old_address(
+    mailed: Mailed,
+) -> None:
+    """Whichever commits first, the owner's link wins: the change is cancelled, or undone."""
+    client, inbox = mailed.client, mailed.inbox
+    register(client)
+    for round_number in range(4):
+        access = tokens(client)["access_token"]
+        change_email(client, access, f"alice{round_number}@new.example")
+        mails = inbox.wait_for(2 * (round_number + 1))[-2:]
+        confirm = verify_token_of(by_subject(mails, CONFIRM))
+        cancel = not_me_token_of(by_subject(mails, NOTICE))
+        barrier = threading.Barrier(2)
+
+        def use(path: str, token: str, barrier: threading.Barrier) -> int:
+            barrier.wait()
+            return int(client.post(path, json={"token": token}).status_code)
+
+        with ThreadPoolExecutor(2) as pool:
+            confirmed = pool.submit(use, "/email/verify", confirm, barrier)
+            cancelled = pool.submit(use, "/account/not-me", cancel, barrier)
+            assert cancelled.result() == 204
+            assert confirmed.result() in (200, 400)
+        assert me(client, tokens(client)["access_token"])["email"] == "alice@example.com"

@@ -13,7 +13,7 @@ import pytest
 import redis
 from limits import RateLimitItemPerSecond
 
-from A_DatabasePackage.settings import parse_rate_limits
+from A_DatabasePackage.abuse_settings import parse_rate_limits
 from D_CustomExceptionPackage.errors import ServiceUnavailableError, TooManyRequestsError
 from E_SecurityPackage.login_throttle import (
     DisabledLoginThrottle,
