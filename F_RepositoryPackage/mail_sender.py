@@ -13,6 +13,7 @@ from pathlib import Path
 from E_SecurityPackage.mail_sealing import MailMessage
 
 SMTP_TIMEOUT_SECONDS = 20.0
+MAX_7BIT_LINE = 998  # RFC 5322 section 2.1.1
 
 
 class MailDeliveryError(Exception):
@@ -26,9 +27,17 @@ def build_message(mail: MailMessage, sender: str) -> EmailMessage:
     message["To"] = mail.to
     message["Subject"] = mail.subject
     message["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1].strip(">") or None)
-    message.set_content(mail.text)
-    message.add_alternative(mail.html, subtype="html")
+    message.set_content(mail.text, cte=_transfer_encoding(mail.text))
+    message.add_alternative(mail.html, subtype="html", cte=_transfer_encoding(mail.html))
     return message
+
+
+def _transfer_encoding(body: str) -> str:
+    """7bit for ASCII (lines of up to 998 characters are allowed), so a link stays whole and
+    readable in the raw message, as a developer reads MAIL_DIR's files; quoted-printable
+    otherwise."""
+    fits = body.isascii() and all(len(line) <= MAX_7BIT_LINE for line in body.splitlines())
+    return "7bit" if fits else "quoted-printable"
 
 
 class MailSender(abc.ABC):
